@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     """Send library logs to stderr; the CLI alone decides where logs go."""
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(
         level=level,
         format="%(levelname)s %(name)s: %(message)s",
@@ -32,8 +32,8 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(twinai.__version__, prog_name="twinai")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def cli(verbose: int, quiet: bool) -> None:
     """TwinAI Defense: stop IoT scanners early, detect DDoS floods."""
     _configure_logging(verbose, quiet)

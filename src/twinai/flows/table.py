@@ -1,0 +1,231 @@
+"""Turn the meter's per-flow accumulators into the flow table.
+
+This is where raw sums become the named columns of :mod:`twinai.flows.schema`:
+means and standard deviations, the Zeek connection view, the Zeek-style
+connection state, the direction relative to the home network, and the host
+context windows. No column may hold NaN or Infinity: divisions by a zero
+duration or a zero count give 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import numpy as np
+import polars as pl
+
+from twinai.capture.decode import PacketColumns
+from twinai.features.windows import HostEvents, dense_ids, window_features
+from twinai.flows.direction import direction_of, in_networks, parse_home_net
+from twinai.flows.meter import FlowArrays
+from twinai.flows.schema import (
+    EVIDENCE_COLUMNS,
+    FLOW_STAT_COLUMNS,
+    KEY_COLUMNS,
+    UNIVERSAL_COLUMNS,
+    WINDOW_COLUMNS,
+)
+
+__all__ = ["build_flow_table", "format_addresses", "conn_states", "TABLE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+TABLE_COLUMNS = KEY_COLUMNS + EVIDENCE_COLUMNS + UNIVERSAL_COLUMNS + FLOW_STAT_COLUMNS + WINDOW_COLUMNS
+
+
+def build_flow_table(arrays: FlowArrays, packets: PacketColumns, *,
+                     home_net: list[str] | None = None) -> pl.DataFrame:
+    """Assemble the flow table from metered accumulators and the packets."""
+    acc = arrays.columns
+    n = len(arrays)
+    if n == 0:
+        return empty_flow_table()
+    first = acc["first_packet"]
+
+    key = _key_columns(acc, packets, first, home_net)
+    stats = _stat_columns(acc)
+    evidence = _evidence_columns(acc, packets, first)
+    windows = _window_columns(acc, packets, first, stats)
+
+    frame = pl.DataFrame({**key, **evidence, **stats, **windows})
+    frame = frame.sort(["first_seen_us", "flow_id"]).with_columns(
+        pl.arange(0, n, dtype=pl.Int64).alias("flow_id"))
+    return frame.select(TABLE_COLUMNS)
+
+
+def empty_flow_table() -> pl.DataFrame:
+    """A flow table with every column and no rows."""
+    schema = {c: pl.Float64 for c in TABLE_COLUMNS}
+    for c in ("src_ip", "dst_ip", "direction", "conn_state"):
+        schema[c] = pl.Utf8
+    for c in ("flow_id", "first_seen_us", "last_seen_us", "first_reply_us"):
+        schema[c] = pl.Int64
+    return pl.DataFrame(schema=schema)
+
+
+def _key_columns(acc: dict[str, np.ndarray], packets: PacketColumns, first: np.ndarray,
+                 home_net: list[str] | None) -> dict[str, np.ndarray | pl.Series]:
+    src_hi, src_lo = packets.src_hi[first], packets.src_lo[first]
+    dst_hi, dst_lo = packets.dst_hi[first], packets.dst_lo[first]
+    nets = parse_home_net(home_net)
+    direction = direction_of(in_networks(src_hi, src_lo, nets), in_networks(dst_hi, dst_lo, nets))
+    return {
+        "flow_id": np.arange(first.shape[0], dtype=np.int64),
+        "src_ip": format_addresses(src_hi, src_lo),
+        "dst_ip": format_addresses(dst_hi, dst_lo),
+        "src_port": packets.src_port[first].astype(np.int32),
+        "dst_port": packets.dst_port[first].astype(np.int32),
+        "protocol": packets.protocol[first].astype(np.int32),
+        "vlan_id": packets.vlan_id[first].astype(np.int32),
+        "ip_version": packets.ip_version[first].astype(np.int32),
+        "first_seen_us": acc["first_us"],
+        "last_seen_us": acc["last_us"],
+        "direction": pl.Series(direction, dtype=pl.Utf8),
+    }
+
+
+def format_addresses(hi: np.ndarray, lo: np.ndarray) -> pl.Series:
+    """Text form of addresses held as uint64 halves (IPv4 mapped as ::ffff:a.b.c.d)."""
+    is_v4 = (hi == 0) & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))
+    v4 = (lo & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    octets = pl.DataFrame({"v": v4}).select(
+        pl.concat_str(
+            [((pl.col("v") // (1 << s)) % 256).cast(pl.Utf8) for s in (24, 16, 8, 0)],
+            separator=".",
+        )
+    ).to_series()
+    if is_v4.all():
+        return octets.alias("ip")
+    text = octets.to_list()
+    for i in np.flatnonzero(~is_v4):
+        text[i] = str(ipaddress.IPv6Address((int(hi[i]) << 64) | int(lo[i])))
+    return pl.Series("ip", text, dtype=pl.Utf8)
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = num.astype(np.float64)
+    den = den.astype(np.float64)
+    out = np.zeros_like(num)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _std(total: np.ndarray, sq: np.ndarray, count: np.ndarray) -> np.ndarray:
+    mean = _safe_div(total, count)
+    var = _safe_div(sq, count) - mean * mean
+    return np.sqrt(np.clip(var, 0.0, None))
+
+
+def _stat_columns(acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    duration = (acc["last_us"] - acc["first_us"]) / 1e6
+    pf, pb = acc["pkts_f"], acc["pkts_b"]
+    gaps_f = np.maximum(pf - 1, 0)
+    gaps_b = np.maximum(pb - 1, 0)
+    replied = pb > 0
+    reply_delay = np.where(replied, (acc["first_reply_us"] - acc["first_us"]) / 1e6, 0.0)
+    cols: dict[str, np.ndarray] = {
+        "duration_s": duration,
+        "orig_pkts": pf.astype(np.float64),
+        "resp_pkts": pb.astype(np.float64),
+        "orig_bytes": acc["payload_f"].astype(np.float64),
+        "resp_bytes": acc["payload_b"].astype(np.float64),
+        "orig_ip_bytes": acc["ip_bytes_f"].astype(np.float64),
+        "resp_ip_bytes": acc["ip_bytes_b"].astype(np.float64),
+        "missed_bytes": acc["missed"].astype(np.float64),
+        "pkt_ratio": pf / np.maximum(pb, 1),
+        "fwd_size_min": acc["size_min_f"].astype(np.float64),
+        "fwd_size_max": acc["size_max_f"].astype(np.float64),
+        "fwd_size_mean": _safe_div(acc["ip_bytes_f"], pf),
+        "fwd_size_std": _std(acc["ip_bytes_f"], acc["size_sq_f"], pf),
+        "bwd_size_min": acc["size_min_b"].astype(np.float64),
+        "bwd_size_max": acc["size_max_b"].astype(np.float64),
+        "bwd_size_mean": _safe_div(acc["ip_bytes_b"], pb),
+        "bwd_size_std": _std(acc["ip_bytes_b"], acc["size_sq_b"], pb),
+        "fwd_iat_mean_s": _safe_div(acc["iat_sum_f"], gaps_f),
+        "fwd_iat_std_s": _std(acc["iat_sum_f"], acc["iat_sq_f"], gaps_f),
+        "fwd_iat_max_s": acc["iat_max_f"],
+        "bwd_iat_mean_s": _safe_div(acc["iat_sum_b"], gaps_b),
+        "bwd_iat_std_s": _std(acc["iat_sum_b"], acc["iat_sq_b"], gaps_b),
+        "bwd_iat_max_s": acc["iat_max_b"],
+        "got_reply": replied.astype(np.float64),
+        "reply_delay_s": reply_delay,
+        "fwd_pkt_rate": _safe_div(pf, duration),
+        "fwd_byte_rate": _safe_div(acc["ip_bytes_f"], duration),
+    }
+    for flag in ("syn", "ack", "fin", "rst", "psh", "urg"):
+        cols[f"fwd_{flag}"] = acc[f"{flag}_f"].astype(np.float64)
+        cols[f"bwd_{flag}"] = acc[f"{flag}_b"].astype(np.float64)
+    return cols
+
+
+def _evidence_columns(acc: dict[str, np.ndarray], packets: PacketColumns,
+                      first: np.ndarray) -> dict[str, np.ndarray | pl.Series]:
+    proto = packets.protocol[first]
+    cols: dict[str, np.ndarray | pl.Series] = {
+        "src_first_tcp_seq": np.where(proto == 6, packets.tcp_seq[first], 0).astype(np.int64),
+        "src_first_ip_id": packets.ip_id[first].astype(np.int64),
+        "src_first_ttl": packets.ttl[first].astype(np.int32),
+        "src_first_tcp_flags": np.where(proto == 6, packets.tcp_flags[first], 0).astype(np.int32),
+        "first_reply_us": pl.Series(acc["first_reply_us"]).replace(-1, None),
+        "conn_state": pl.Series(conn_states(acc, proto), dtype=pl.Utf8),
+        "is_tcp": (proto == 6).astype(np.float64),
+        "is_udp": (proto == 17).astype(np.float64),
+        "is_icmp": ((proto == 1) | (proto == 58)).astype(np.float64),
+    }
+    return cols
+
+
+def conn_states(acc: dict[str, np.ndarray], proto: np.ndarray) -> np.ndarray:
+    """Zeek-style connection state of each flow, from its TCP flag counts.
+
+    S0 attempt, no reply; REJ attempt answered by a reset; SH / RSTOS0 the
+    originator gave up (FIN / RST) before any SYN-ACK; S1 established; SF
+    established and closed by both; S2 / S3 closed by one side only; RSTO /
+    RSTR established then reset by originator / responder; OTH no SYN seen
+    (midstream). Non-TCP: S0 without a reply, SF with one.
+    """
+    pb = acc["pkts_b"]
+    syn_f = acc["syn_f"] > 0
+    synack = acc["synack_b"] > 0
+    rst_f, rst_b = acc["rst_f"] > 0, acc["rst_b"] > 0
+    fin_f, fin_b = acc["fin_f"] > 0, acc["fin_b"] > 0
+    state = np.where(pb > 0, "SF", "S0").astype(object)
+    tcp = proto == 6
+    attempt = tcp & syn_f & ~synack
+    est = tcp & syn_f & synack
+    state[tcp & ~syn_f] = "OTH"
+    state[attempt & (pb == 0)] = "S0"
+    state[attempt & fin_f & (pb == 0)] = "SH"
+    state[attempt & rst_f & (pb == 0)] = "RSTOS0"
+    state[attempt & (pb > 0)] = "OTH"
+    state[attempt & rst_b] = "REJ"
+    state[est] = "S1"
+    state[est & fin_f & fin_b] = "SF"
+    state[est & fin_f & ~fin_b] = "S2"
+    state[est & ~fin_f & fin_b] = "S3"
+    state[est & rst_b] = "RSTR"
+    state[est & rst_f] = "RSTO"
+    return state
+
+
+def _window_columns(acc: dict[str, np.ndarray], packets: PacketColumns, first: np.ndarray,
+                    stats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Host ids for packets and flows, then the sliding host windows."""
+    n_packets = len(packets)
+    host_of = dense_ids(np.concatenate([packets.src_hi, packets.dst_hi]),
+                        np.concatenate([packets.src_lo, packets.dst_lo]))
+    pkt_src, pkt_dst = host_of[:n_packets], host_of[n_packets:]
+    n_hosts = int(host_of.max()) + 1
+    events = HostEvents.from_packets(pkt_src, pkt_dst, packets.ts_us, packets.ip_bytes, n_hosts)
+    unanswered = (acc["pkts_b"] == 0).astype(np.int64)
+    reset = ((acc["rst_f"] + acc["rst_b"]) > 0).astype(np.int64)
+    return window_features(
+        src_host=pkt_src[first],
+        dst_host=pkt_dst[first],
+        dst_port=packets.dst_port[first].astype(np.int64),
+        t_us=acc["last_us"],
+        unanswered=unanswered,
+        reset=reset,
+        events=events,
+    )
