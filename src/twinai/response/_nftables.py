@@ -36,6 +36,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import shutil
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -252,6 +253,12 @@ class NftablesFirewall(Firewall):
 
     def _run(self, args: list[str], stdin: str | None = None) -> str:
         """Run nft with ``args`` (in ``self.netns`` if set); return its stdout."""
+        if shutil.which(self.nft) is None:
+            raise ResponseError(
+                f"cannot run {self.nft}: not found; install nftables "
+                "(apt-get install nftables)"
+            )
+
         argv = [self.nft, *args]
         if self.netns is not None:
             argv = ["ip", "netns", "exec", self.netns, *argv]
@@ -264,7 +271,7 @@ class NftablesFirewall(Firewall):
         except FileNotFoundError as exc:
             raise ResponseError(
                 f"cannot run {' '.join(argv)}: {exc.filename} not found; "
-                "install nftables and iproute2 (apt-get install nftables iproute2)"
+                "install iproute2 (apt-get install iproute2)"
             ) from exc
         except subprocess.TimeoutExpired as exc:
             raise ResponseError(
