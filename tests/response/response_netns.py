@@ -26,6 +26,18 @@ def _missing_for_namespaces() -> str | None:
     for tool in ("nft", "ip", "ping"):
         if shutil.which(tool) is None:
             return f"needs {tool} (apt-get install nftables iproute2 iputils-ping)"
+    return _probe_namespace()
+
+
+def _probe_namespace() -> str | None:
+    """Root in a container may still lack CAP_SYS_ADMIN for namespaces."""
+    name = f"twprobe{os.getpid()}"
+    done = subprocess.run(
+        ["ip", "netns", "add", name], capture_output=True, text=True, check=False
+    )
+    subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+    if done.returncode != 0:
+        return f"cannot create a network namespace: {done.stderr.strip()}"
     return None
 
 
@@ -42,13 +54,16 @@ def pings(ns: str, address: str) -> bool:
     """One echo request from ``ns`` with a one-second wait: True if answered."""
     done = subprocess.run(
         ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1", address],
-        capture_output=True, timeout=10, check=False,
+        capture_output=True,
+        timeout=10,
+        check=False,
     )
     return done.returncode == 0
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def root_namespaces() -> None:
+    """Skip, saying why, where namespaces and nft cannot be used."""
     reason = _missing_for_namespaces()
     if reason:
         pytest.skip(reason)
@@ -78,8 +93,8 @@ def _delete_namespaces(names: list[str]) -> None:
 def _link(ns_a: str, ns_b: str) -> tuple[str, str]:
     """Create a veth between two namespaces; return (name in a, name in b)."""
     end_a, end_b = _unique("tva"), _unique("tvb")
-    sh("ip", "link", "add", end_a, "netns", ns_a, "type", "veth",
-       "peer", "name", end_b, "netns", ns_b)
+    veth = ["type", "veth", "peer", "name", end_b, "netns", ns_b]
+    sh("ip", "link", "add", end_a, "netns", ns_a, *veth)
     for ns, end in ((ns_a, end_a), (ns_b, end_b)):
         in_ns(ns, "ip", "link", "set", end, "up")
         in_ns(ns, "ip", "link", "set", "lo", "up")
@@ -138,7 +153,9 @@ def home(root_namespaces: None) -> Iterator[RoutedHome]:
         _address(net.device, dev_dev, f"{net.device_ip4}/24")
         in_ns(net.router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
         in_ns(net.device, "ip", "route", "add", "default", "via", net.router_lan_ip4)
-        in_ns(net.outside, "ip", "route", "add", net.home_net, "via", net.router_wan_ip4)
+        in_ns(
+            net.outside, "ip", "route", "add", net.home_net, "via", net.router_wan_ip4
+        )
         yield net
     finally:
         _delete_namespaces(names)

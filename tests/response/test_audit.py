@@ -17,14 +17,24 @@ def test_block_line_has_who_what_why_when_until(tmp_path: Path) -> None:
     audit = AuditLog(tmp_path / "audit.jsonl")
     result = DryRunFirewall().block(ipaddress.ip_address("203.0.113.9"), 600, "scan")
 
-    audit.record(result, who="alice", why="scan/tcp-syn", fold="prevention",
-                 direction="inbound", netns="lab")
+    audit.record(
+        result,
+        who="alice",
+        why="scan/tcp-syn",
+        fold="prevention",
+        direction="inbound",
+        netns="lab",
+    )
 
     [line] = (tmp_path / "audit.jsonl").read_text().splitlines()
     record = json.loads(line)
     assert {k: record[k] for k in ("who", "what", "ip", "why", "ttl_s", "fold")} == {
-        "who": "alice", "what": "block", "ip": "203.0.113.9", "why": "scan/tcp-syn",
-        "ttl_s": 600, "fold": "prevention",
+        "who": "alice",
+        "what": "block",
+        "ip": "203.0.113.9",
+        "why": "scan/tcp-syn",
+        "ttl_s": 600,
+        "fold": "prevention",
     }
     when = datetime.fromisoformat(record["when"])
     until = datetime.fromisoformat(record["until"])
@@ -37,8 +47,13 @@ def test_lines_are_appended_never_rewritten(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     path.write_text('{"earlier": "line"}\n')
     audit = AuditLog(path)
-    unblock = BlockResult(action="unblock", ip=ipaddress.ip_address("2001:db8::1"),
-                          changed=True, dry_run=False, backend="nftables")
+    unblock = BlockResult(
+        action="unblock",
+        ip=ipaddress.ip_address("2001:db8::1"),
+        changed=True,
+        dry_run=False,
+        backend="nftables",
+    )
 
     audit.record(unblock, who="bob", why="false positive")
     audit.record(unblock, who="bob", why="again")
@@ -46,7 +61,8 @@ def test_lines_are_appended_never_rewritten(tmp_path: Path) -> None:
     records = audit.read()
     assert records[0] == {"earlier": "line"}
     assert [(r["what"], r["why"], r["until"]) for r in records[1:]] == [
-        ("unblock", "false positive", None), ("unblock", "again", None)
+        ("unblock", "false positive", None),
+        ("unblock", "again", None),
     ]
 
 

@@ -26,10 +26,19 @@ def test_add_list_remove_in_namespace(pair: NamespacePair, tmp_path: Path) -> No
     audit = str(tmp_path / "audit.jsonl")
     common = ["--netns", pair.host, "--audit-log", audit, "--who", "alice"]
 
-    code, out, _ = run("add", pair.outside_ip4, "--ttl", "10m", "--reason",
-                       "manual scan block", *common)
-    assert (code, out) == (0, f"blocked {pair.outside_ip4} (inbound) for 10m: "
-                               "manual scan block\n")
+    code, out, _ = run(
+        "add",
+        pair.outside_ip4,
+        "--ttl",
+        "10m",
+        "--reason",
+        "manual scan block",
+        *common,
+    )
+    assert (code, out) == (
+        0,
+        f"blocked {pair.outside_ip4} (inbound) for 10m: manual scan block\n",
+    )
     assert not pings(pair.outside, pair.host_ip4)
 
     code, out, _ = run("list", "--netns", pair.host)
@@ -44,7 +53,8 @@ def test_add_list_remove_in_namespace(pair: NamespacePair, tmp_path: Path) -> No
 
     records = [json.loads(line) for line in Path(audit).read_text().splitlines()]
     assert [(r["who"], r["what"], r["ip"]) for r in records] == [
-        ("alice", "block", pair.outside_ip4), ("alice", "unblock", pair.outside_ip4)
+        ("alice", "block", pair.outside_ip4),
+        ("alice", "unblock", pair.outside_ip4),
     ]
     assert records[0]["ttl_s"] == 600 and records[0]["why"] == "manual scan block"
 
@@ -53,29 +63,50 @@ def test_list_json_and_empty(pair: NamespacePair, tmp_path: Path) -> None:
     code, out, _ = run("list", "--netns", pair.host)
     assert (code, out) == (0, "no address is blocked\n")
 
-    run("add", "2001:db8::9", "--ttl", "90s", "--netns", pair.host,
-        "--audit-log", str(tmp_path / "a.jsonl"))
+    run(
+        "add",
+        "2001:db8::9",
+        "--ttl",
+        "90s",
+        "--netns",
+        pair.host,
+        "--audit-log",
+        str(tmp_path / "a.jsonl"),
+    )
     code, out, _ = run("list", "--netns", pair.host, "--json")
 
     entry = json.loads(out)
     assert (entry["ip"], entry["timeout_s"], entry["reason"]) == (
-        "2001:db8::9", 90, "blocked by operator"
+        "2001:db8::9",
+        90,
+        "blocked by operator",
     )
 
 
 def test_dry_run_add_changes_nothing(pair: NamespacePair, tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
 
-    code, out, _ = run("add", pair.outside_ip4, "--dry-run", "--netns", pair.host,
-                       "--audit-log", str(audit))
+    code, out, _ = run(
+        "add",
+        pair.outside_ip4,
+        "--dry-run",
+        "--netns",
+        pair.host,
+        "--audit-log",
+        str(audit),
+    )
 
-    assert (code, out) == (0, f"would block {pair.outside_ip4} (inbound) for 1h: "
-                               "blocked by operator\n")
+    assert (code, out) == (
+        0,
+        f"would block {pair.outside_ip4} (inbound) for 1h: blocked by operator\n",
+    )
     assert in_ns(pair.host, "nft", "list", "ruleset").stdout.strip() == ""
     assert json.loads(audit.read_text())["dry_run"] is True
 
 
-def test_refuses_own_address_and_allow_list(pair: NamespacePair, tmp_path: Path) -> None:
+def test_refuses_own_address_and_allow_list(
+    pair: NamespacePair, tmp_path: Path
+) -> None:
     audit = tmp_path / "audit.jsonl"
     common = ["--netns", pair.host, "--audit-log", str(audit)]
 
@@ -83,9 +114,12 @@ def test_refuses_own_address_and_allow_list(pair: NamespacePair, tmp_path: Path)
     _, _, allowed = run("add", pair.outside_ip4, "--allow", "10.77.0.0/24", *common)
 
     assert isinstance(own, InputError)
-    assert str(own) == (f"refused: {pair.host_ip4} is an address of this host; "
-                        "nothing was blocked")
-    assert isinstance(allowed, InputError) and "allow-list (10.77.0.0/24)" in str(allowed)
+    assert str(own) == (
+        f"refused: {pair.host_ip4} is an address of this host; nothing was blocked"
+    )
+    assert isinstance(allowed, InputError) and "allow-list (10.77.0.0/24)" in str(
+        allowed
+    )
     assert in_ns(pair.host, "nft", "list", "ruleset").stdout.strip() == ""
     assert audit.read_text() == ""
 
@@ -106,10 +140,21 @@ def test_bad_ip_and_bad_ttl_are_usage_errors(tmp_path: Path) -> None:
 
 def test_entry_point_prints_one_error_line_and_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    argv = [sys.executable, "-m", "twinai.cli.main", "block", "add", "127.0.0.1",
-            "--dry-run", "--audit-log", str(tmp_path / "a.jsonl")]
+    argv = [
+        sys.executable,
+        "-m",
+        "twinai.cli.main",
+        "block",
+        "add",
+        "127.0.0.1",
+        "--dry-run",
+        "--audit-log",
+        str(tmp_path / "a.jsonl"),
+    ]
 
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (

@@ -8,8 +8,8 @@ import subprocess
 import time
 
 import pytest
-
 from response_netns import NamespacePair, RoutedHome, in_ns, pings
+
 from twinai.errors import ResponseError
 from twinai.response import CHAIN_PRIORITY, NftablesFirewall
 
@@ -87,13 +87,16 @@ def test_table_has_input_and_forward_drop_rules_before_filter(
     firewall.ensure_table()
     NftablesFirewall(netns=pair.host).ensure_table()  # a second process, same table
 
-    listing = json.loads(in_ns(pair.host, "nft", "-j", "list", "table", "inet", "twinai").stdout)
+    listing = json.loads(
+        in_ns(pair.host, "nft", "-j", "list", "table", "inet", "twinai").stdout
+    )
     items = listing["nftables"]
     chains = {i["chain"]["name"]: i["chain"] for i in items if "chain" in i}
     rules = [i["rule"] for i in items if "rule" in i]
 
     assert {name: c["hook"] for name, c in chains.items()} == {
-        "input": "input", "forward": "forward"
+        "input": "input",
+        "forward": "forward",
     }
     assert all(c["prio"] == CHAIN_PRIORITY < 0 for c in chains.values())
     assert [r["chain"] for r in rules].count("input") == 2  # not doubled by re-setup
@@ -163,9 +166,21 @@ def test_missing_nft_binary_says_what_to_install(pair: NamespacePair) -> None:
 
 
 def test_host_ruleset_is_not_touched(pair: NamespacePair) -> None:
-    before = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
-    NftablesFirewall(netns=pair.host).block(ipaddress.ip_address("203.0.113.9"), 60, "x")
+    before = host_tables()
+    firewall = NftablesFirewall(netns=pair.host)
 
-    after = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+    firewall.block(ipaddress.ip_address("203.0.113.9"), 60, "x")
 
-    assert after.stdout == before.stdout
+    assert ("twinai" in host_tables()) == ("twinai" in before)
+    assert in_ns(pair.host, "nft", "list", "tables").stdout.split() == [
+        "table",
+        "inet",
+        "twinai",
+    ]
+
+
+def host_tables() -> list[str]:
+    """The table names of the host's own namespace (read only)."""
+    argv = ["nft", "list", "tables"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return done.stdout.split()

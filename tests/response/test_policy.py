@@ -18,8 +18,9 @@ from twinai.response import (
 )
 
 ROUTER = HostFacts(
-    addresses=frozenset({ipaddress.ip_address("192.168.1.1"),
-                         ipaddress.ip_address("fd00::1")}),
+    addresses=frozenset(
+        {ipaddress.ip_address("192.168.1.1"), ipaddress.ip_address("fd00::1")}
+    ),
     gateways=frozenset({ipaddress.ip_address("198.51.100.1")}),
 )
 
@@ -45,7 +46,9 @@ def test_scanning_home_device_is_quarantined_outbound() -> None:
 
 
 def test_non_spoofed_flood_source_is_blocked() -> None:
-    decision = policy().decide(BlockRequest("203.0.113.50", "ddos/udp-flood", DETECTION))
+    decision = policy().decide(
+        BlockRequest("203.0.113.50", "ddos/udp-flood", DETECTION)
+    )
 
     assert decision.block
 
@@ -102,11 +105,17 @@ def test_host_facts_are_read_from_the_namespace(pair: NamespacePair) -> None:
 
     facts = read_host_facts(pair.host)
 
-    assert {str(a) for a in facts.addresses} >= {pair.host_ip4, pair.host_ip6, "127.0.0.1"}
+    assert {str(a) for a in facts.addresses} >= {
+        pair.host_ip4,
+        pair.host_ip6,
+        "127.0.0.1",
+    }
     assert {str(g) for g in facts.gateways} == {pair.outside_ip4}
 
 
-def test_policy_in_namespace_refuses_own_address_and_gateway(pair: NamespacePair) -> None:
+def test_policy_in_namespace_refuses_own_address_and_gateway(
+    pair: NamespacePair,
+) -> None:
     in_ns(pair.host, "ip", "route", "add", "default", "via", pair.outside_ip4)
     live = BlockPolicy(netns=pair.host)
 

@@ -35,7 +35,9 @@ def dry_responder(tmp_path: Path) -> tuple[Responder, DryRunFirewall]:
 def test_scan_verdict_blocks_and_audits_as_watch(tmp_path: Path) -> None:
     responder, firewall = dry_responder(tmp_path)
 
-    response = responder.respond(BlockRequest("203.0.113.9", "scan/tcp-syn", PREVENTION))
+    response = responder.respond(
+        BlockRequest("203.0.113.9", "scan/tcp-syn", PREVENTION)
+    )
 
     assert response.result is not None and response.result.ttl_s == 3600
     assert [str(e.ip) for e in firewall.list_blocked()] == ["203.0.113.9"]
@@ -89,8 +91,9 @@ def test_dry_run_changes_no_ruleset(pair: NamespacePair, tmp_path: Path) -> None
 def test_enforced_verdict_drops_traffic(pair: NamespacePair, tmp_path: Path) -> None:
     firewall = NftablesFirewall(netns=pair.host)
     policy = BlockPolicy(netns=pair.host)
-    responder = Responder(firewall, policy, AuditLog(tmp_path / "a.jsonl"),
-                          netns=pair.host)
+    responder = Responder(
+        firewall, policy, AuditLog(tmp_path / "a.jsonl"), netns=pair.host
+    )
 
     response = responder.respond(BlockRequest(pair.outside_ip4, "scan", PREVENTION))
 
@@ -103,8 +106,9 @@ def test_failed_block_raises_and_writes_no_audit_line(
     root_namespaces: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     firewall = NftablesFirewall(netns="twinai-no-such-ns")
-    responder = Responder(firewall, BlockPolicy(host=NO_HOST),
-                          AuditLog(tmp_path / "a.jsonl"))
+    responder = Responder(
+        firewall, BlockPolicy(host=NO_HOST), AuditLog(tmp_path / "a.jsonl")
+    )
 
     with pytest.raises(ResponseError, match="twinai-no-such-ns"):
         responder.respond(BlockRequest("203.0.113.9", "scan", PREVENTION))

@@ -27,6 +27,7 @@ from twinai.response import (
     DryRunFirewall,
     Firewall,
     IPAddress,
+    Network,
     NftablesFirewall,
     Responder,
     format_duration,
@@ -40,41 +41,35 @@ __all__ = ["command"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _IPType(click.ParamType):
-    name = "IP"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> IPAddress:
-        try:
-            return parse_ip(value)
-        except InputError as exc:
-            self.fail(str(exc), param, ctx)
+def _to_ip(ctx: click.Context, param: click.Parameter, value: str) -> IPAddress:
+    """Click callback: a usage error, not a traceback, for a bad address."""
+    try:
+        return parse_ip(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
-class _DurationType(click.ParamType):
-    name = "DURATION"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_duration(value, name="--ttl")
-        except InputError as exc:
-            self.fail(str(exc), param, ctx)
+def _to_ttl(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_duration(value, name="--ttl")
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
-class _NetworkType(click.ParamType):
-    name = "CIDR"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> object:
-        try:
-            return parse_network(value)
-        except InputError as exc:
-            self.fail(str(exc), param, ctx)
+def _to_networks(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[Network]:
+    try:
+        return [parse_network(value) for value in values]
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def _netns_option(func: F) -> F:
     return click.option(
-        "--netns", metavar="NAME", default=None,
+        "--netns",
+        metavar="NAME",
+        default=None,
         help="Act inside this network namespace (ip netns exec NAME nft ...).",
     )(func)
 
@@ -83,13 +78,22 @@ def _change_options(func: F) -> F:
     """Options shared by the commands that change the block list."""
     decorators = [
         _netns_option,
-        click.option("--dry-run", is_flag=True,
-                     help="Only report and audit what would be done."),
-        click.option("--audit-log", type=click.Path(dir_okay=False),
-                     default=str(DEFAULT_AUDIT_LOG), show_default=True,
-                     envvar="TWINAI_AUDIT_LOG", help="Append-only JSON-lines file."),
-        click.option("--who", default=None,
-                     help="Operator name for the audit log [default: login name]."),
+        click.option(
+            "--dry-run", is_flag=True, help="Only report and audit what would be done."
+        ),
+        click.option(
+            "--audit-log",
+            type=click.Path(dir_okay=False),
+            default=str(DEFAULT_AUDIT_LOG),
+            show_default=True,
+            envvar="TWINAI_AUDIT_LOG",
+            help="Append-only JSON-lines file.",
+        ),
+        click.option(
+            "--who",
+            default=None,
+            help="Operator name for the audit log [default: login name].",
+        ),
     ]
     for decorate in reversed(decorators):
         func = decorate(func)
@@ -118,23 +122,46 @@ def list_command(netns: str | None, as_json: bool) -> None:
 
 
 @command.command(name="add")
-@click.argument("ip", type=_IPType())
-@click.option("--ttl", type=_DurationType(), default=DEFAULT_BLOCK_TTL_S,
-              show_default=f"{format_duration(DEFAULT_BLOCK_TTL_S)}",
-              help="How long the block lasts: 30s, 10m, 1h, 1h30m.")
+@click.argument("ip", metavar="IP", callback=_to_ip)
+@click.option(
+    "--ttl",
+    metavar="DURATION",
+    callback=_to_ttl,
+    default=format_duration(DEFAULT_BLOCK_TTL_S),
+    show_default=True,
+    help="How long the block lasts: 30s, 10m, 1h, 1h30m.",
+)
 @click.option("--reason", default="blocked by operator", show_default=True)
-@click.option("--allow", "allow", type=_NetworkType(), multiple=True,
-              help="Network never to block (repeatable).")
-@click.option("--home-net", "home_nets", type=_NetworkType(), multiple=True,
-              help="Home network; an address inside it is quarantined (repeatable).")
+@click.option(
+    "--allow",
+    "allow",
+    metavar="CIDR",
+    callback=_to_networks,
+    multiple=True,
+    help="Network never to block (repeatable).",
+)
+@click.option(
+    "--home-net",
+    "home_nets",
+    metavar="CIDR",
+    callback=_to_networks,
+    multiple=True,
+    help="Home network; an address inside it is quarantined (repeatable).",
+)
 @_change_options
 def add_command(
-    ip: IPAddress, ttl: int, reason: str, allow: tuple[object, ...],
-    home_nets: tuple[object, ...], netns: str | None, dry_run: bool,
-    audit_log: str, who: str | None,
+    ip: IPAddress,
+    ttl: int,
+    reason: str,
+    allow: list[Network],
+    home_nets: list[Network],
+    netns: str | None,
+    dry_run: bool,
+    audit_log: str,
+    who: str | None,
 ) -> None:
     """Block IP for --ttl; refused for the host, its gateway and --allow networks."""
-    policy = BlockPolicy(allow=allow, home_nets=home_nets, netns=netns)  # type: ignore[arg-type]
+    policy = BlockPolicy(allow=allow, home_nets=home_nets, netns=netns)
     responder = _responder(policy, netns, dry_run, audit_log, who)
 
     response = responder.respond(BlockRequest(ip, reason), ttl_s=ttl)
@@ -149,12 +176,16 @@ def add_command(
 
 
 @command.command(name="remove")
-@click.argument("ip", type=_IPType())
+@click.argument("ip", metavar="IP", callback=_to_ip)
 @click.option("--reason", default="unblocked by operator", show_default=True)
 @_change_options
 def remove_command(
-    ip: IPAddress, reason: str, netns: str | None, dry_run: bool,
-    audit_log: str, who: str | None,
+    ip: IPAddress,
+    reason: str,
+    netns: str | None,
+    dry_run: bool,
+    audit_log: str,
+    who: str | None,
 ) -> None:
     """Lift the block on IP (not an error when it is not blocked)."""
     responder = _responder(BlockPolicy(netns=netns), netns, dry_run, audit_log, who)
@@ -169,7 +200,10 @@ def remove_command(
 
 
 def _responder(
-    policy: BlockPolicy, netns: str | None, dry_run: bool, audit_log: str,
+    policy: BlockPolicy,
+    netns: str | None,
+    dry_run: bool,
+    audit_log: str,
     who: str | None,
 ) -> Responder:
     firewall: Firewall = DryRunFirewall() if dry_run else NftablesFirewall(netns=netns)
@@ -195,12 +229,18 @@ def _entry_dict(entry: BlockEntry) -> dict[str, Any]:
 def _render_table(entries: list[BlockEntry]) -> str:
     rows = [("ADDRESS", "EXPIRES-IN", "TTL", "REASON")]
     rows += [
-        (str(e.ip), format_duration(e.expires_in_s), format_duration(e.timeout_s),
-         e.reason)
+        (
+            str(e.ip),
+            format_duration(e.expires_in_s),
+            format_duration(e.timeout_s),
+            e.reason,
+        )
         for e in entries
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3]
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths))
+        + "  "
+        + row[3]
         for row in rows
     )

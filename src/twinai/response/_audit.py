@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from twinai.errors import InputError, ResponseError
 from twinai.response._firewall import BlockResult
 
-__all__ = ["AuditLog", "DEFAULT_AUDIT_LOG"]
+__all__ = ["DEFAULT_AUDIT_LOG", "AuditLog"]
 
 DEFAULT_AUDIT_LOG = Path("/var/log/twinai/audit.jsonl")
 
@@ -60,7 +60,7 @@ class AuditLog:
     ) -> dict[str, Any]:
         """Append the line for ``result`` and return it as a dict."""
         line = {
-            "when": _iso(datetime.now(timezone.utc)),
+            "when": _iso(datetime.now(UTC)),
             "who": who,
             "what": result.action,
             "ip": str(result.ip),
@@ -101,4 +101,4 @@ class AuditLog:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

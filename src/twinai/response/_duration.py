@@ -15,8 +15,8 @@ __all__ = [
     "DEFAULT_BLOCK_TTL_S",
     "MAX_BLOCK_TTL_S",
     "check_ttl",
-    "parse_duration",
     "format_duration",
+    "parse_duration",
 ]
 
 # One hour: Mirai-style bots pick random targets and do not come back to a
@@ -70,7 +70,9 @@ def parse_duration(text: str, *, name: str = "ttl") -> int:
 def check_ttl(seconds: int, *, name: str = "ttl") -> int:
     """Return ``seconds`` when it is a usable block lifetime, else raise InputError."""
     if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise TypeError(f"{name} must be an int of seconds, got {type(seconds).__name__}")
+        raise TypeError(
+            f"{name} must be an int of seconds, got {type(seconds).__name__}"
+        )
     if seconds < 1 or seconds > MAX_BLOCK_TTL_S:
         raise InputError(
             f"{name} must be between 1s and {format_duration(MAX_BLOCK_TTL_S)} "

@@ -12,18 +12,18 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from twinai.errors import InputError
 from twinai.response._duration import check_ttl
 
 __all__ = [
-    "IPAddress",
-    "BlockResult",
     "BlockEntry",
-    "Firewall",
+    "BlockResult",
     "DryRunFirewall",
+    "Firewall",
+    "IPAddress",
     "parse_ip",
 ]
 
@@ -158,7 +158,7 @@ class DryRunFirewall(Firewall):
             backend=self.backend,
             reason=reason,
             ttl_s=ttl_s,
-            expires_at=datetime.now(timezone.utc) + timedelta(seconds=ttl_s),
+            expires_at=datetime.now(UTC) + timedelta(seconds=ttl_s),
         )
         self.actions.append(result)
         return result

@@ -39,7 +39,7 @@ import logging
 import shutil
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twinai.errors import ResponseError
@@ -53,7 +53,7 @@ from twinai.response._firewall import (
     parse_ip,
 )
 
-__all__ = ["NftablesFirewall", "DEFAULT_TABLE", "CHAIN_PRIORITY"]
+__all__ = ["CHAIN_PRIORITY", "DEFAULT_TABLE", "NftablesFirewall"]
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class NftablesFirewall(Firewall):
             backend=self.backend,
             reason=reason,
             ttl_s=ttl_s,
-            expires_at=datetime.now(timezone.utc) + timedelta(seconds=ttl_s),
+            expires_at=datetime.now(UTC) + timedelta(seconds=ttl_s),
             elapsed_ms=elapsed_ms,
         )
 
@@ -180,8 +180,16 @@ class NftablesFirewall(Firewall):
         for version, set_name in _SET_OF_VERSION.items():
             address_type = f"ipv{version}_addr"
             commands.append(
-                {"add": {"set": {**self._table_ref(), "name": set_name,
-                                 "type": address_type, "flags": ["timeout"]}}}
+                {
+                    "add": {
+                        "set": {
+                            **self._table_ref(),
+                            "name": set_name,
+                            "type": address_type,
+                            "flags": ["timeout"],
+                        }
+                    }
+                }
             )
         for hook in ("input", "forward"):
             commands.append({"add": {"chain": self._base_chain(hook)}})
@@ -265,8 +273,12 @@ class NftablesFirewall(Firewall):
 
         try:
             done = subprocess.run(
-                argv, input=stdin, capture_output=True, text=True,
-                timeout=NFT_TIMEOUT_S, check=False,
+                argv,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=NFT_TIMEOUT_S,
+                check=False,
             )
         except FileNotFoundError as exc:
             raise ResponseError(

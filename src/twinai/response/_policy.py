@@ -20,11 +20,11 @@ from twinai.response._firewall import IPAddress, parse_ip
 from twinai.response._host import HostFacts, read_host_facts
 
 __all__ = [
-    "PREVENTION",
     "DETECTION",
-    "BlockRequest",
+    "PREVENTION",
     "BlockDecision",
     "BlockPolicy",
+    "BlockRequest",
     "parse_network",
 ]
 

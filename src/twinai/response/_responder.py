@@ -17,7 +17,7 @@ from twinai.response._duration import DEFAULT_BLOCK_TTL_S, check_ttl
 from twinai.response._firewall import BlockResult, Firewall, IPAddress, parse_ip
 from twinai.response._policy import BlockDecision, BlockPolicy, BlockRequest
 
-__all__ = ["Responder", "Response", "WATCH_WHO"]
+__all__ = ["WATCH_WHO", "Responder", "Response"]
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,12 @@ class Responder:
 
         self._blocked_until[decision.ip] = time.monotonic() + ttl_s
         self.audit.record(
-            result, who=self.who, why=request.reason, fold=request.fold,
-            direction=decision.direction, netns=self.netns,
+            result,
+            who=self.who,
+            why=request.reason,
+            fold=request.fold,
+            direction=decision.direction,
+            netns=self.netns,
         )
         return Response(decision, result)
 
