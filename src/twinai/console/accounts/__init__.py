@@ -1,0 +1,1 @@
+"""Accounts: roles, remote-user registration and authorisation, audit trail."""

@@ -1,0 +1,1 @@
+"""REST API: per-user tokens, batch prediction, model bundles, OpenAPI schema."""

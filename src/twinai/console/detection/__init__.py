@@ -1,0 +1,1 @@
+"""Detection: predictions by remote users and the operator's views of them."""

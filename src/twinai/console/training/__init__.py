@@ -1,0 +1,1 @@
+"""Training: datasets, background train & test jobs, model bundles."""
