@@ -146,7 +146,8 @@ class FlowImporter(abc.ABC):
             problems.append(problem)
             updates.append(value.alias(column))
             if repaired:
-                report.repairs[f"{column}: Infinity/NaN → 0"] += repaired
+                shown = "duration_s" if column == "duration" else column
+                report.repairs[f"{shown}: Infinity/NaN → 0"] += repaired
         for column in ("src_port", "dst_port"):
             if column in staged.columns:
                 value, problem = _port(column, self._name(column), self.unset_markers)

@@ -78,6 +78,7 @@ class ArgusImporter(FlowImporter):
             self.lacks += ("orig_pkts", "resp_pkts")
             report.note("no SrcPkts/DstPkts: packets split only for flows without reply")
         report.note("StartTime taken as UTC (Argus writes the sensor's local clock)")
+        report.note("missed_bytes: Argus binetflow does not report gaps, set to 0")
         report.dataset = report.dataset or self.dataset
         for batch in iter_line_batches(path):
             frame = batch.frame().filter(
@@ -92,6 +93,7 @@ class ArgusImporter(FlowImporter):
             yield _stage_labels_and_time(staged)
 
     def derive(self, batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
+        batch = batch.with_columns(pl.lit(0.0).alias("missed_bytes"))
         if "resp_ip_bytes" not in batch.columns:
             batch = batch.with_columns(
                 (pl.col("x_tot_bytes") - pl.col("orig_ip_bytes")).alias("resp_ip_bytes")
