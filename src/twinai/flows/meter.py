@@ -146,7 +146,9 @@ def _sort_by_flow_key(packets: PacketColumns) -> tuple[np.ndarray, np.ndarray]:
         "vlan": packets.vlan_id, "ts": packets.ts_us,
     })
     keys = ["a_lo", "b_lo", "a_port", "b_port", "proto", "a_hi", "b_hi", "vlan", "ts"]
-    order = frame.select(pl.arg_sort_by(keys)).to_series().to_numpy()
+    # Stable, so that packets with equal timestamps keep their capture order
+    # and the first one written stays the flow's first packet.
+    order = frame.select(pl.arg_sort_by(keys, maintain_order=True)).to_series().to_numpy()
     return order.astype(np.int64, copy=False), a_is_src
 
 
@@ -195,6 +197,7 @@ def _assign_flows(order, ts, a_is_src, s_hi, s_lo, d_hi, d_lo, s_port, d_port,  
 _ACC_SPEC: dict[str, type] = {
     # when, who
     "first_us": np.int64, "last_us": np.int64, "first_reply_us": np.int64,
+    "first_rst_us": np.int64,
     "src_hi": np.uint64, "src_lo": np.uint64, "src_port": np.uint16,
     "first_packet": np.int64,
     # per direction: 0 = fwd (from the source), 1 = bwd
@@ -222,7 +225,8 @@ def _new_accumulators(n_flows: int) -> dict[str, np.ndarray]:
 
 @numba.njit(cache=True)
 def _accumulate(order, flow_of, ts, s_hi, s_lo, s_port, ip_bytes, payload, flags, seq,  # type: ignore[no-untyped-def]
-                proto, first_us, last_us, first_reply_us, src_hi, src_lo, src_port,
+                proto, first_us, last_us, first_reply_us, first_rst_us, src_hi, src_lo,
+                src_port,
                 first_packet, pkts_f, pkts_b, ip_bytes_f, ip_bytes_b, payload_f,
                 payload_b, size_min_f, size_min_b, size_max_f, size_max_b, size_sq_f,
                 size_sq_b, iat_sum_f, iat_sum_b, iat_sq_f, iat_sq_b, iat_max_f,
@@ -238,6 +242,7 @@ def _accumulate(order, flow_of, ts, s_hi, s_lo, s_port, ip_bytes, payload, flags
         if pkts_f[f] == 0:  # first packet: this sender is the flow's source
             first_us[f] = t
             first_reply_us[f] = -1
+            first_rst_us[f] = -1
             src_hi[f] = s_hi[i]
             src_lo[f] = s_lo[i]
             src_port[f] = s_port[i]
@@ -247,6 +252,8 @@ def _accumulate(order, flow_of, ts, s_hi, s_lo, s_port, ip_bytes, payload, flags
         last_us[f] = t
         fwd = s_hi[i] == src_hi[f] and s_lo[i] == src_lo[f] and s_port[i] == src_port[f]
         fl = flags[i] if proto[i] == 6 else 0
+        if (fl & 0x04) != 0 and first_rst_us[f] < 0:
+            first_rst_us[f] = t
         if fwd:
             if pkts_f[f] > 0:
                 gap = (t - last_f[f]) / 1e6

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from twinai.capture.decode import PacketColumns
-from twinai.features.windows import HostEvents, dense_ids, window_features
+from twinai.features.windows import NEVER_US, HostEvents, dense_ids, window_features
 from twinai.flows.direction import direction_of, in_networks, parse_home_net
 from twinai.flows.meter import FlowArrays
 from twinai.flows.schema import (
@@ -218,14 +218,18 @@ def _window_columns(acc: dict[str, np.ndarray], packets: PacketColumns, first: n
     pkt_src, pkt_dst = host_of[:n_packets], host_of[n_packets:]
     n_hosts = int(host_of.max()) + 1
     events = HostEvents.from_packets(pkt_src, pkt_dst, packets.ts_us, packets.ip_bytes, n_hosts)
-    unanswered = (acc["pkts_b"] == 0).astype(np.int64)
-    reset = ((acc["rst_f"] + acc["rst_b"]) > 0).astype(np.int64)
     return window_features(
         src_host=pkt_src[first],
         dst_host=pkt_dst[first],
         dst_port=packets.dst_port[first].astype(np.int64),
+        start_us=acc["first_us"],
         t_us=acc["last_us"],
-        unanswered=unanswered,
-        reset=reset,
+        reply_us=_or_never(acc["first_reply_us"]),
+        reset_us=_or_never(acc["first_rst_us"]),
         events=events,
     )
+
+
+def _or_never(times_us: np.ndarray) -> np.ndarray:
+    """The meter's -1 (no such event) as NEVER_US, after every real time."""
+    return np.where(times_us < 0, NEVER_US, times_us)
