@@ -1,0 +1,259 @@
+"""Roll flow verdicts up into alerts about hosts.
+
+Thousands of probes from one scanner are one fact, not thousands: an alert
+is kept per (host, fold, attack type) and grows as evidence arrives.
+
+Fold 1 (prevention) groups evidence by *source*: the scanner. Fold 2
+(detection) groups evidence by *destination*: the flood's victim. A flow is
+evidence for a fold when its score reaches the bundle's flow threshold or a
+scanner signature matches its first packet. A home device that was the
+target of a scan and later scans or floods outward is reported as
+*compromised*, with the earlier alert linked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from twinai.alerts.signatures import SIGNATURE_MIN_FLOWS, SIGNATURES
+from twinai.folds.bundle import FLOW_SCORE_THRESHOLD
+
+__all__ = ["Alert", "rollup", "MIN_SCAN_FLOWS", "MIN_FLOOD_PACKETS", "MIN_FLOOD_FLOWS"]
+
+log = logging.getLogger(__name__)
+
+# A scanner must have sent this many scan-like flows before we call it one:
+# one or two refused connections are everyday noise (a stale bookmark, a
+# restarted service), while nmap's smallest default run already probes a
+# host's two discovery ports and then the target port.
+MIN_SCAN_FLOWS = 3
+
+# A flood must bring at least this many flood-like packets to its victim, and
+# in at least this many flows or from one long flow: a few hundred packets is
+# the least the public captures show for a real (low-rate) amplification,
+# while a busy benign exchange rarely looks flood-like for that long.
+MIN_FLOOD_PACKETS = 100
+MIN_FLOOD_FLOWS = 1
+
+# More distinct sources than this behind one flood means the sources are
+# spoofed or reflectors: alert, but do not chase (block) them one by one.
+SPOOFED_SOURCES = 300
+
+
+@dataclass
+class Alert:
+    """One verdict about a host, with the evidence behind it."""
+
+    fold: str  # prevention | detection
+    attack_type: str
+    src_ip: str
+    dest_ip: str
+    src_port: int
+    dest_port: int
+    protocol: int
+    direction: str
+    score: float
+    first_seen_us: int
+    last_seen_us: int
+    alert_us: int  # when the evidence first sufficed
+    flows: int
+    packets: int
+    flow_id: int
+    probes_before_alert: int | None = None
+    signature: str | None = None  # scanner fingerprint, when one matched
+    scanner_family: str | None = None
+    sources: int = 1
+    targets: int = 1
+    spoofed: bool = False
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    compromised: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        host = self.src_ip if self.fold == "prevention" else self.dest_ip
+        return (self.fold, host, self.attack_type)
+
+
+def rollup(flows: pl.DataFrame, predictions: pl.DataFrame,
+           signatures: np.ndarray) -> list[Alert]:
+    """Alerts from a flow table, its predictions and first-packet signatures."""
+    if flows.height == 0:
+        return []
+    table = _evidence_table(flows, predictions, signatures)
+    alerts = _scan_alerts(table) + _flood_alerts(table)
+    _link_compromised(alerts)
+    alerts.sort(key=lambda a: (a.alert_us, a.fold, a.src_ip))
+    return alerts
+
+
+def _evidence_table(flows: pl.DataFrame, predictions: pl.DataFrame,
+                    signatures: np.ndarray) -> pl.DataFrame:
+    keep = ["flow_id", "src_ip", "dst_ip", "src_port", "dst_port", "protocol",
+            "first_seen_us", "last_seen_us", "direction", "orig_pkts", "resp_pkts"]
+    base = flows.select([c for c in keep if c in flows.columns])
+    for name in ("first_seen_us", "last_seen_us"):
+        if name not in base.columns:
+            base = base.with_columns(pl.lit(0, dtype=pl.Int64).alias(name))
+    if "flow_id" not in base.columns:
+        base = base.with_row_index("flow_id").with_columns(pl.col("flow_id").cast(pl.Int64))
+    if "direction" not in base.columns:
+        base = base.with_columns(pl.lit("external").alias("direction"))
+    base = base.with_columns(
+        pl.col("first_seen_us").fill_null(0), pl.col("last_seen_us").fill_null(0),
+        pl.col("src_port").fill_null(0), pl.col("dst_port").fill_null(0),
+        pl.col("protocol").fill_null(0))
+    return pl.concat([base, predictions.select(
+        "scan_score", "ddos_score", "scan_type", "ddos_type", "reasons")],
+        how="horizontal").with_columns(
+        pl.Series("signature", signatures.tolist(), dtype=pl.Utf8))
+
+
+def _top(values: pl.Series) -> Any:
+    counts = values.drop_nulls().value_counts(sort=True)
+    return counts[values.name][0] if counts.height else None
+
+
+def _parse_reasons(text: str | None) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(text) if text else []
+
+
+def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
+    """Fold 1: group scan evidence by source host."""
+    sig_min = pl.col("signature").replace_strict(
+        SIGNATURE_MIN_FLOWS, default=None, return_dtype=pl.Int64)
+    candidates = table.with_columns(sig_min.alias("sig_min")).filter(
+        (pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | pl.col("signature").is_not_null())
+    alerts: list[Alert] = []
+    for (src,), group in candidates.group_by(["src_ip"], maintain_order=True):
+        group = group.sort(["last_seen_us", "flow_id"])
+        fired_at, signature = _scan_fire_point(group)
+        if fired_at is None:
+            continue
+        all_from_src = table.filter(pl.col("src_ip") == src)
+        alerts.append(_scan_alert(str(src), group, all_from_src, fired_at, signature))
+    return alerts
+
+
+def _scan_fire_point(group: pl.DataFrame) -> tuple[int | None, str | None]:
+    """Index (in time order) of the flow at which the evidence first sufficed."""
+    model_hits = (group["scan_score"] >= FLOW_SCORE_THRESHOLD).cum_sum().to_numpy()
+    fired: int | None = None
+    if model_hits[-1] >= MIN_SCAN_FLOWS:
+        fired = int(np.argmax(model_hits >= MIN_SCAN_FLOWS))
+    chosen_signature = None
+    signatures = group["signature"].to_numpy()
+    for name, needed in SIGNATURE_MIN_FLOWS.items():
+        hits = np.cumsum(signatures == name)
+        if hits[-1] >= needed:
+            at = int(np.argmax(hits >= needed))
+            if fired is None or at <= fired or chosen_signature is None:
+                chosen_signature = name
+                fired = at if fired is None else min(fired, at)
+    return fired, chosen_signature
+
+
+def _scan_alert(src: str, group: pl.DataFrame, all_from_src: pl.DataFrame, fired_at: int,
+                signature: str | None) -> Alert:
+    fire = group.row(fired_at, named=True)
+    alert_us = int(fire["last_seen_us"])
+    probes = int((all_from_src["first_seen_us"] <= alert_us).sum())
+    if signature:
+        family, attack_type = SIGNATURES[signature]
+    else:
+        family, attack_type = None, str(_top(group.filter(
+            pl.col("scan_score") >= FLOW_SCORE_THRESHOLD)["scan_type"]) or "unknown")
+    target = _top(group["dst_ip"])
+    to_target = group.filter(pl.col("dst_ip") == target)
+    best = group.sort("scan_score", descending=True).row(0, named=True)
+    return Alert(
+        fold="prevention",
+        attack_type=attack_type,
+        src_ip=src,
+        dest_ip=str(target),
+        src_port=int(fire["src_port"]),
+        dest_port=int(_top(to_target["dst_port"]) or 0),
+        protocol=int(_top(group["protocol"]) or 0),
+        direction=str(_top(group["direction"]) or "external"),
+        score=round(float(group["scan_score"].mean()), 4),
+        first_seen_us=int(group["first_seen_us"].min()),
+        last_seen_us=int(group["last_seen_us"].max()),
+        alert_us=alert_us,
+        flows=group.height,
+        packets=int(group["orig_pkts"].sum()) if "orig_pkts" in group.columns else group.height,
+        flow_id=int(fire["flow_id"]),
+        probes_before_alert=probes,
+        signature=signature,
+        scanner_family=family,
+        targets=int(group["dst_ip"].n_unique()),
+        reasons=_parse_reasons(best["reasons"]),
+    )
+
+
+def _flood_alerts(table: pl.DataFrame) -> list[Alert]:
+    """Fold 2: group flood evidence by destination host (the victim)."""
+    candidates = table.filter(pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD)
+    alerts: list[Alert] = []
+    for (victim,), group in candidates.group_by(["dst_ip"], maintain_order=True):
+        group = group.sort(["last_seen_us", "flow_id"])
+        packets = group["orig_pkts"].cum_sum().to_numpy() if "orig_pkts" in group.columns \
+            else np.arange(1, group.height + 1)
+        if packets[-1] < MIN_FLOOD_PACKETS or group.height < MIN_FLOOD_FLOWS:
+            continue
+        fired_at = int(np.argmax(packets >= MIN_FLOOD_PACKETS))
+        alerts.append(_flood_alert(str(victim), group, fired_at, int(packets[-1])))
+    return alerts
+
+
+def _flood_alert(victim: str, group: pl.DataFrame, fired_at: int, packets: int) -> Alert:
+    fire = group.row(fired_at, named=True)
+    sources = int(group["src_ip"].n_unique())
+    by_source = group.group_by("src_ip").agg(pl.col("orig_pkts").sum()).sort(
+        "orig_pkts", descending=True) if "orig_pkts" in group.columns else None
+    top_source = str(by_source["src_ip"][0]) if by_source is not None else str(_top(group["src_ip"]))
+    best = group.sort("ddos_score", descending=True).row(0, named=True)
+    return Alert(
+        fold="detection",
+        attack_type=str(_top(group["ddos_type"]) or "unknown"),
+        src_ip=top_source,
+        dest_ip=victim,
+        src_port=int(_top(group["src_port"]) or 0),
+        dest_port=int(_top(group["dst_port"]) or 0),
+        protocol=int(_top(group["protocol"]) or 0),
+        direction=str(_top(group["direction"]) or "external"),
+        score=round(float(group["ddos_score"].mean()), 4),
+        first_seen_us=int(group["first_seen_us"].min()),
+        last_seen_us=int(group["last_seen_us"].max()),
+        alert_us=int(fire["last_seen_us"]),
+        flows=group.height,
+        packets=packets,
+        flow_id=int(fire["flow_id"]),
+        sources=sources,
+        spoofed=sources > SPOOFED_SOURCES,
+        reasons=_parse_reasons(best["reasons"]),
+    )
+
+
+def _link_compromised(alerts: list[Alert]) -> None:
+    """Mark outbound alerts whose home source was earlier the target of a scan."""
+    scanned: dict[str, Alert] = {}
+    for alert in sorted(alerts, key=lambda a: a.alert_us):
+        if alert.fold == "prevention" and alert.direction in ("inbound", "internal"):
+            scanned.setdefault(alert.dest_ip, alert)
+    for alert in alerts:
+        if alert.direction != "outbound":
+            continue
+        earlier = scanned.get(alert.src_ip)
+        if earlier is not None and earlier.alert_us <= alert.alert_us:
+            alert.compromised = {
+                "device": alert.src_ip,
+                "scanned_by": earlier.src_ip,
+                "scanned_at_us": earlier.alert_us,
+                "linked_flow_id": earlier.flow_id,
+            }

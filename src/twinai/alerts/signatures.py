@@ -1,0 +1,95 @@
+"""Scanner fingerprints checked on the first packet of each flow.
+
+Learned scores are probabilities; a fingerprint is a certainty. Some scanners
+stamp their probes in ways no ordinary TCP stack does, and a match names the
+scanner family outright:
+
+* Mirai and its descendants set the TCP sequence number of each SYN probe to
+  the target's IPv4 address (the scanner in the leaked Mirai source does this
+  so that it can recognise replies without keeping state).
+* ZMap sends every probe with IP identification 54321 unless told otherwise.
+* masscan sets the IP identification to the low 16 bits of
+  ``target address XOR target port XOR sequence number``.
+* NULL, FIN and Xmas probes (nmap -sN/-sF/-sX and the like) open a
+  "connection" with flag combinations that no TCP stack starts one with.
+  They are less certain (one stray packet can look like this), so they need
+  several flows from the same source before they count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+__all__ = ["SIGNATURES", "SIGNATURE_MIN_FLOWS", "match_signatures"]
+
+ZMAP_IP_ID = 54321
+
+# Flag bytes a TCP connection never starts with.
+_NULL, _FIN, _XMAS = 0x00, 0x01, 0x29
+_SYN_ONLY = 0x02
+
+# Signature name -> (scanner family, attack type reported in the alert).
+SIGNATURES = {
+    "mirai-seq-equals-target": ("mirai", "mirai-telnet-sweep"),
+    "zmap-ip-id-54321": ("zmap", "zmap-sweep"),
+    "masscan-ip-id": ("masscan", "masscan-sweep"),
+    "tcp-null-probe": ("nmap-like", "tcp-null"),
+    "tcp-fin-probe": ("nmap-like", "tcp-fin"),
+    "tcp-xmas-probe": ("nmap-like", "tcp-xmas"),
+}
+
+# How many matching flows of one source make a signature verdict. Mirai's
+# mark has a chance of 2**-32 per random SYN: one flow is proof. The IP-id
+# marks of ZMap and masscan match a random SYN once in 65,536, so a spoofed
+# flood of 100k SYNs matches a few by chance, but two from the same source
+# essentially never. Stealth-flag probes need two as well: a single odd packet
+# is more often a broken stack or a middlebox than a scanner.
+SIGNATURE_MIN_FLOWS = {
+    "mirai-seq-equals-target": 1,
+    "zmap-ip-id-54321": 2,
+    "masscan-ip-id": 2,
+    "tcp-null-probe": 2,
+    "tcp-fin-probe": 2,
+    "tcp-xmas-probe": 2,
+}
+
+_REQUIRED = ("dst_ip", "dst_port", "protocol", "ip_version", "src_first_tcp_seq",
+             "src_first_ip_id", "src_first_tcp_flags")
+
+
+def _ipv4_int(text: pl.Series) -> np.ndarray:
+    """Integer value of each IPv4 address; 0 for IPv6 or missing."""
+    parts = text.fill_null("").str.split_exact(".", 3).struct.unnest()
+    ints = [parts[c].cast(pl.Int64, strict=False).fill_null(-1).to_numpy() for c in parts.columns]
+    value = (ints[0] << 24) | (ints[1] << 16) | (ints[2] << 8) | ints[3]
+    valid = np.all([i >= 0 for i in ints], axis=0)
+    return np.where(valid, value, -1)
+
+
+def match_signatures(flows: pl.DataFrame) -> np.ndarray:
+    """Name of the signature each flow's first packet matches, or None.
+
+    Tables without first-packet evidence (flow logs) match nothing.
+    """
+    out = np.full(flows.height, None, dtype=object)
+    if flows.height == 0 or not all(c in flows.columns for c in _REQUIRED):
+        return out
+    tcp = flows["protocol"].to_numpy() == 6
+    flags = flows["src_first_tcp_flags"].fill_null(-1).to_numpy()
+    seq = flows["src_first_tcp_seq"].fill_null(-1).to_numpy().astype(np.int64)
+    ip_id = flows["src_first_ip_id"].fill_null(-1).to_numpy().astype(np.int64)
+    v4 = flows["ip_version"].to_numpy() == 4
+    target = _ipv4_int(flows["dst_ip"])
+    port = flows["dst_port"].fill_null(0).to_numpy().astype(np.int64)
+    syn = tcp & (flags == _SYN_ONLY)
+
+    out[tcp & (flags == _NULL)] = "tcp-null-probe"
+    out[tcp & (flags == _FIN)] = "tcp-fin-probe"
+    out[tcp & (flags == _XMAS)] = "tcp-xmas-probe"
+    masscan_id = (target ^ port ^ seq) & 0xFFFF
+    out[syn & v4 & (target > 0) & (ip_id == masscan_id) & (seq != target)] = "masscan-ip-id"
+    out[syn & v4 & (ip_id == ZMAP_IP_ID)] = "zmap-ip-id-54321"
+    out[syn & v4 & (target > 0) & (seq == target)] = "mirai-seq-equals-target"
+    return out
+

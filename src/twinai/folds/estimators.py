@@ -1,0 +1,188 @@
+"""The two folds as scikit-learn estimators.
+
+Each fold answers two questions about a flow: *is it part of my family of
+attack* (a score between 0 and 1) and, if so, *which type* (``tcp-syn``,
+``udp-flood``, ...). :class:`FoldClassifier` holds a binary detector for the
+first and a multi-class namer, trained on the positive flows only, for the
+second. Fold 1 is ``FoldClassifier(family="scan")``, fold 2
+``FoldClassifier(family="ddos")``.
+
+The default learner is LightGBM: fast to train on two cores, fast to score in
+batches, and its own per-feature contributions explain each verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["FoldClassifier", "make_learner", "LEARNERS"]
+
+log = logging.getLogger(__name__)
+
+# The classical learners `twinai train --models` offers, by name.
+LEARNERS = (
+    "lightgbm",
+    "random-forest",
+    "decision-tree",
+    "naive-bayes",
+    "linear-svm",
+    "logistic-regression",
+    "mlp",
+)
+
+
+def make_learner(name: str, *, random_state: int = 0, n_jobs: int = 1) -> BaseEstimator:
+    """A fresh classifier by name; each one outputs probabilities."""
+    if name == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        # 120 shallow trees: enough for the few dozen features, quick on 2 cores.
+        return LGBMClassifier(n_estimators=120, num_leaves=31, learning_rate=0.1,
+                              min_child_samples=10, class_weight="balanced",
+                              random_state=random_state, n_jobs=n_jobs, verbose=-1)
+    if name == "random-forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(n_estimators=100, min_samples_leaf=2,
+                                      class_weight="balanced", n_jobs=n_jobs,
+                                      random_state=random_state)
+    if name == "decision-tree":
+        from sklearn.tree import DecisionTreeClassifier
+
+        return DecisionTreeClassifier(min_samples_leaf=2, class_weight="balanced",
+                                      random_state=random_state)
+    if name == "naive-bayes":
+        from sklearn.naive_bayes import GaussianNB
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        return make_pipeline(FunctionTransformer(np.log1p), GaussianNB())
+    if name == "linear-svm":
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+        from sklearn.svm import LinearSVC
+
+        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+                             CalibratedClassifierCV(LinearSVC(class_weight="balanced",
+                                                              random_state=random_state), cv=3))
+    if name == "logistic-regression":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+                             LogisticRegression(max_iter=500, class_weight="balanced"))
+    if name == "mlp":
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+                             MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=200,
+                                           early_stopping=True, random_state=random_state))
+    raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(LEARNERS)}")
+
+
+class FoldClassifier(ClassifierMixin, BaseEstimator):
+    """One fold: detect a family of attacks in flows and name their type.
+
+    Parameters
+    ----------
+    family : {"scan", "ddos"}
+        Labels ``<family>/<type>`` are this fold's positives; every other
+        label (benign, the other fold's family, other/...) is negative.
+    learner : str
+        Name of the classifier (see ``LEARNERS``) used for both the detector
+        and the type namer.
+    random_state : int
+
+    Attributes
+    ----------
+    detector_ : fitted binary classifier (positive = this family).
+    namer_ : fitted classifier over attack types, or None with fewer than two types.
+    types_ : attack type names the namer knows.
+    classes_ : ``[0, 1]``.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.2]] * 10)
+    >>> y = np.array(["benign", "benign", "scan/tcp-syn", "scan/tcp-syn"] * 10)
+    >>> fold = FoldClassifier(family="scan", learner="decision-tree").fit(X, y)
+    >>> fold.predict(np.array([[5.1]]))[0]
+    1
+    """
+
+    def __init__(self, *, family: str = "scan", learner: str = "lightgbm",
+                 random_state: int = 0) -> None:
+        self.family = family
+        self.learner = learner
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> "FoldClassifier":
+        if self.family not in ("scan", "ddos"):
+            raise ValueError(f"family must be 'scan' or 'ddos', got {self.family!r}")
+        X = np.asarray(X, dtype=np.float64)
+        labels = np.asarray(y).astype(str)
+        positive = np.char.startswith(labels, f"{self.family}/")
+        if positive.all() or not positive.any():
+            raise ValueError(
+                f"fold {self.family!r} needs both {self.family}/... flows and other flows "
+                f"to learn from; got {int(positive.sum())} positive of {len(labels)}")
+
+        base = make_learner(self.learner, random_state=self.random_state)
+        self.detector_ = clone(base).fit(X, positive.astype(np.int64))
+
+        types = np.array([label.partition("/")[2] for label in labels[positive]])
+        self.types_ = sorted(set(types.tolist()))
+        self.namer_ = None
+        if len(self.types_) > 1:
+            self.namer_ = clone(base).fit(X[positive], types)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        log.info("fold %s (%s): %d flows, %d positive, %d types", self.family,
+                 self.learner, len(labels), int(positive.sum()), len(self.types_))
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "detector_")
+        X = self._check(X)
+        proba = self.detector_.predict_proba(X)
+        positive_column = list(self.detector_.classes_).index(1)
+        score = proba[:, positive_column]
+        return np.column_stack([1.0 - score, score])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def attack_types(self, X: Any) -> np.ndarray:
+        """The most likely attack type of each row (meaningful where predicted positive)."""
+        check_is_fitted(self, "detector_")
+        X = self._check(X)
+        if self.namer_ is None:
+            return np.full(X.shape[0], self.types_[0] if self.types_ else "unknown", dtype=object)
+        return self.namer_.predict(X).astype(object)
+
+    def contributions(self, X: Any) -> np.ndarray | None:
+        """Per-feature contributions to the detector's score (LightGBM only), else None."""
+        check_is_fitted(self, "detector_")
+        if self.learner != "lightgbm":
+            return None
+        X = self._check(X)
+        contrib = self.detector_.predict_proba(X, pred_contrib=True)
+        return np.asarray(contrib)[:, : X.shape[1]]
+
+    def _check(self, X: Any) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[-1] if X.ndim else 0} features, but this fold was "
+                f"fitted with {self.n_features_in_}")
+        return X
