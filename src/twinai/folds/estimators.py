@@ -36,6 +36,12 @@ LEARNERS = (
 )
 
 
+def signed_log1p(X: np.ndarray) -> np.ndarray:
+    """Compress heavy-tailed counts and rates (bytes span nine decades) for
+    learners that assume roughly normal inputs; keeps the sign."""
+    return np.sign(X) * np.log1p(np.abs(X))
+
+
 def make_learner(name: str, *, random_state: int = 0, n_jobs: int = 1) -> BaseEstimator:
     """A fresh classifier by name; each one outputs probabilities."""
     if name == "lightgbm":
@@ -61,14 +67,14 @@ def make_learner(name: str, *, random_state: int = 0, n_jobs: int = 1) -> BaseEs
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import FunctionTransformer
 
-        return make_pipeline(FunctionTransformer(np.log1p), GaussianNB())
+        return make_pipeline(FunctionTransformer(signed_log1p), GaussianNB())
     if name == "linear-svm":
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import FunctionTransformer, StandardScaler
         from sklearn.svm import LinearSVC
 
-        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(),
                              CalibratedClassifierCV(LinearSVC(class_weight="balanced",
                                                               random_state=random_state), cv=3))
     if name == "logistic-regression":
@@ -76,14 +82,14 @@ def make_learner(name: str, *, random_state: int = 0, n_jobs: int = 1) -> BaseEs
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(),
                              LogisticRegression(max_iter=500, class_weight="balanced"))
     if name == "mlp":
         from sklearn.neural_network import MLPClassifier
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-        return make_pipeline(FunctionTransformer(np.log1p), StandardScaler(),
+        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(),
                              MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=200,
                                            early_stopping=True, random_state=random_state))
     raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(LEARNERS)}")
