@@ -77,11 +77,14 @@ class FlowFile:
     report: str
 
 
-def meter_capture(path: Path) -> pl.DataFrame:
-    """Turn one capture file into the flow table."""
+def meter_capture(path: Path, name: str) -> FlowFile:
+    """Turn one capture file into the flow table, with the meter's summary."""
     meter_files = _entry("meter")
-    flows: pl.DataFrame = meter_files([str(path)])
-    return flows
+    from twinai.flows.meter import MeterReport
+
+    report = MeterReport()
+    flows: pl.DataFrame = meter_files([str(path)], report=report)
+    return FlowFile(flows=flows, report=f"{name}: {report.summary()}")
 
 
 def read_flow_file(path: Path, fmt: str | None = None) -> FlowFile:
@@ -102,7 +105,7 @@ def read_flow_file(path: Path, fmt: str | None = None) -> FlowFile:
 
     import_dataset = _entry("import")
     result = import_dataset(str(path), format=None)
-    return FlowFile(flows=result.flows, report=str(getattr(result, "report", "")))
+    return FlowFile(flows=result.flows, report=result.report.summary())
 
 
 _bundle_lock = threading.Lock()
@@ -140,12 +143,16 @@ def predict(flows: pl.DataFrame, bundle_path: str | None) -> pl.DataFrame:
 def describe_bundle(path: str | None) -> dict[str, Any]:
     """What a bundle says about itself, for the bundles page and the API."""
     bundle = load_bundle(path)
-    info: dict[str, Any] = {"path": path or "(shipped default)"}
-    for attribute in ("name", "feature_version", "created", "models", "library_version"):
-        value = getattr(bundle, attribute, None)
-        if value is not None:
-            info[attribute] = value if isinstance(value, (int, float)) else str(value)
-    return info
+    meta = bundle.meta
+    return {
+        "path": path or "(shipped default)",
+        "name": bundle.name,
+        "created": meta.get("created"),
+        "feature_version": meta.get("feature_version"),
+        "models": meta.get("models", []),
+        "serving_model": meta.get("serving_model"),
+        "metrics": meta.get("metrics", []),
+    }
 
 
 # Used when the library does not list its learners.

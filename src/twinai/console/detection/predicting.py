@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from twinai.console import services
 from twinai.console.detection.models import Prediction, PredictionBatch
 from twinai.console.training.models import serving_bundle_path
 from twinai.console.uploads import StoredUpload, check_flow_count
+from twinai.errors import InputError
 from twinai.flows.schema import UNIVERSAL_COLUMNS
 
 __all__ = ["connection_frame", "flows_from_upload", "predict_and_store"]
@@ -55,13 +57,16 @@ def connection_frame(fields: dict[str, Any]) -> pl.DataFrame:
 
 def flows_from_upload(stored: StoredUpload) -> tuple[pl.DataFrame, str]:
     """The flow table of an accepted upload, and the importer's report."""
-    if stored.kind == "capture":
-        flows = services.meter_capture(stored.path)
-        report = f"{flows.height} flows metered from {stored.original_name}"
-    else:
-        fmt = "parquet" if stored.kind == "parquet" else None
-        result = services.read_flow_file(stored.path, fmt)
-        flows, report = result.flows, result.report
+    try:
+        if stored.kind == "capture":
+            result = services.meter_capture(stored.path, stored.original_name)
+        else:
+            fmt = "parquet" if stored.kind == "parquet" else None
+            result = services.read_flow_file(stored.path, fmt)
+    except InputError as exc:
+        # The stored name is a random token; the user knows the file by theirs.
+        raise ValidationError(str(exc).replace(str(stored.path), stored.original_name)) from None
+    flows, report = result.flows, result.report
     check_flow_count(flows.height, stored.original_name)
     return flows, report
 
