@@ -37,12 +37,18 @@ TRAFFIC_HEADER = (
     " Bwd Header Length, Fwd Header Length, Label"
 )
 TRAFFIC_ROWS = [
-    "192.168.10.5-8.8.8.8-5000-53-17,192.168.10.5,5000,8.8.8.8,53,17,7/7/2017 3:30,"
-    "1500,1,1,30,60,8,8,8,BENIGN",
-    "172.16.0.1-192.168.10.50-4000-80-6,172.16.0.1,4000,192.168.10.50,80,6,7/7/2017 9:05,"
-    "0,2,0,0,0,40,0,40,DDoS",
-    "192.168.10.9-192.168.10.3-0-0-1,192.168.10.9,8,192.168.10.3,0,1,4/7/2017 11:59,"
-    "10,1,1,56,56,8,8,8,BENIGN",
+    (
+        "192.168.10.5-8.8.8.8-5000-53-17,192.168.10.5,5000,8.8.8.8,53,17,7/7/2017 3:30,"
+        "1500,1,1,30,60,8,8,8,BENIGN"
+    ),
+    (
+        "172.16.0.1-192.168.10.50-4000-80-6,172.16.0.1,4000,192.168.10.50,80,6,7/7/2017 9:05,"
+        "0,2,0,0,0,40,0,40,DDoS"
+    ),
+    (
+        "192.168.10.9-192.168.10.3-0-0-1,192.168.10.9,8,192.168.10.3,0,1,4/7/2017 11:59,"
+        "10,1,1,56,56,8,8,8,BENIGN"
+    ),
 ]
 
 DDOS2019_HEADER = (
@@ -52,8 +58,10 @@ DDOS2019_HEADER = (
     " Bwd Header Length,SimillarHTTP, Inbound, Label"
 )
 DDOS2019_ROWS = [
-    "1,f1,172.16.0.5,634,192.168.50.1,60495,17,2018-12-01 10:51:39.813448,28415,97,0,"
-    "42680,0,776,0,0,1,DrDoS_DNS",
+    (
+        "1,f1,172.16.0.5,634,192.168.50.1,60495,17,2018-12-01 10:51:39.813448,28415,97,0,"
+        "42680,0,776,0,0,1,DrDoS_DNS"
+    ),
     "2,f2,172.16.0.5,5000,192.168.50.1,80,6,2018-12-01 13:30:00.000001,1,2,0,0,0,40,0,0,1,Syn",
     "3,f3,172.16.0.5,5001,192.168.50.1,4000,17,2018-12-01 13:31:00,1,2,0,0,0,16,0,0,1,UDP-lag",
     "4,f4,192.168.50.1,5001,8.8.8.8,53,17,2018-12-01 13:31:00,1,1,1,30,60,8,8,0,0,BENIGN",
@@ -96,14 +104,22 @@ IOT23_FIELDS = (
     "detailed-label"
 )
 IOT23_ROWS = [
-    "1545403816.962094\tC1\t192.168.1.195\t41040\t66.67.61.168\t63798\ttcp\t-\t-\t-\t-\t"
-    "S0\t-\t-\t0\tS\t1\t40\t0\t0\t(empty)   Malicious   PartOfAHorizontalPortScan",
-    "1545403817.000000\tC2\t192.168.1.195\t41041\t123.59.209.185\t80\ttcp\t-\t1.5\t0\t0\t"
-    "S0\t-\t-\t0\tS\t3\t180\t0\t0\t(empty)   Malicious   DDoS",
-    "1545403818.000000\tC3\t192.168.1.195\t123\t1.1.1.1\t123\tudp\t-\t0.1\t48\t48\t"
-    "SF\t-\t-\t0\tDd\t1\t76\t1\t76\t(empty)   Benign   -",
-    "1545403819.000000\tC4\t192.168.1.195\t6667\t185.244.25.235\t6667\ttcp\t-\t0.1\t10\t10\t"
-    "SF\t-\t-\t0\tDd\t1\t76\t1\t76\t(empty)   Malicious",
+    (
+        "1545403816.962094\tC1\t192.168.1.195\t41040\t66.67.61.168\t63798\ttcp\t-\t-\t-\t-\t"
+        "S0\t-\t-\t0\tS\t1\t40\t0\t0\t(empty)   Malicious   PartOfAHorizontalPortScan"
+    ),
+    (
+        "1545403817.000000\tC2\t192.168.1.195\t41041\t123.59.209.185\t80\ttcp\t-\t1.5\t0\t0\t"
+        "S0\t-\t-\t0\tS\t3\t180\t0\t0\t(empty)   Malicious   DDoS"
+    ),
+    (
+        "1545403818.000000\tC3\t192.168.1.195\t123\t1.1.1.1\t123\tudp\t-\t0.1\t48\t48\t"
+        "SF\t-\t-\t0\tDd\t1\t76\t1\t76\t(empty)   Benign   -"
+    ),
+    (
+        "1545403819.000000\tC4\t192.168.1.195\t6667\t185.244.25.235\t6667\ttcp\t-\t0.1\t10\t10\t"
+        "SF\t-\t-\t0\tDd\t1\t76\t1\t76\t(empty)   Malicious"
+    ),
 ]
 
 ARGUS_HEADER = (
@@ -111,29 +127,43 @@ ARGUS_HEADER = (
     "TotBytes,SrcBytes,Label"
 )
 ARGUS_ROWS = [
-    "2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,147.32.84.59,6881,"
-    "S_RA,0,0,4,276,156,flow=Background-Established-cmpgw-CVUT",
-    "2011/08/10 09:47:00.000000,0.000000,icmp,147.32.84.165,0x0008,   ->,147.32.80.9,"
-    "0x0303,ECO,0,,1,98,98,flow=From-Botnet-V42-ICMP",
-    "2011/08/10 09:47:01.500000,0.5,udp,147.32.84.165,0x0035,  <->,147.32.80.9,53,CON,0,0,"
-    "2,200,80,flow=From-Normal-V42-UDP-DNS",
-    "2011/08/10 09:47:02,2.0,tcp,147.32.84.165,1025,   ->,10.0.0.1,0xzz,S_,0,0,3,180,180,"
-    "flow=From-Botnet-V42-TCP-Attempt",
+    (
+        "2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,147.32.84.59,6881,"
+        "S_RA,0,0,4,276,156,flow=Background-Established-cmpgw-CVUT"
+    ),
+    (
+        "2011/08/10 09:47:00.000000,0.000000,icmp,147.32.84.165,0x0008,   ->,147.32.80.9,"
+        "0x0303,ECO,0,,1,98,98,flow=From-Botnet-V42-ICMP"
+    ),
+    (
+        "2011/08/10 09:47:01.500000,0.5,udp,147.32.84.165,0x0035,  <->,147.32.80.9,53,CON,0,0,"
+        "2,200,80,flow=From-Normal-V42-UDP-DNS"
+    ),
+    (
+        "2011/08/10 09:47:02,2.0,tcp,147.32.84.165,1025,   ->,10.0.0.1,0xzz,S_,0,0,3,180,180,"
+        "flow=From-Botnet-V42-TCP-Attempt"
+    ),
 ]
 
 ZEEK_JSON_ROWS = [
-    '{"ts":1700828217.314165,"uid":"C1","id.orig_h":"192.168.1.9","id.orig_p":50820,'
-    '"id.resp_h":"45.33.32.156","id.resp_p":443,"proto":"tcp","duration":0.2,'
-    '"orig_bytes":0,"resp_bytes":0,"conn_state":"REJ","missed_bytes":0,"orig_pkts":1,'
-    '"orig_ip_bytes":60,"resp_pkts":1,"resp_ip_bytes":40}',
+    (
+        '{"ts":1700828217.314165,"uid":"C1","id.orig_h":"192.168.1.9","id.orig_p":50820,'
+        '"id.resp_h":"45.33.32.156","id.resp_p":443,"proto":"tcp","duration":0.2,'
+        '"orig_bytes":0,"resp_bytes":0,"conn_state":"REJ","missed_bytes":0,"orig_pkts":1,'
+        '"orig_ip_bytes":60,"resp_pkts":1,"resp_ip_bytes":40}'
+    ),
     '{"ts":1700828218.0,"id.orig_h":"192.168.1.9","id.orig_p":1,"id.resp_h":"45.33.32.156"',
-    '{"ts":1700828219.5,"uid":"C3","id.orig_h":"192.168.1.9","id.orig_p":5353,'
-    '"id.resp_h":"192.168.1.1","id.resp_p":53,"proto":"udp","conn_state":"S0",'
-    '"missed_bytes":0,"orig_pkts":1,"orig_ip_bytes":70,"resp_pkts":0,"resp_ip_bytes":0}',
+    (
+        '{"ts":1700828219.5,"uid":"C3","id.orig_h":"192.168.1.9","id.orig_p":5353,'
+        '"id.resp_h":"192.168.1.1","id.resp_p":53,"proto":"udp","conn_state":"S0",'
+        '"missed_bytes":0,"orig_pkts":1,"orig_ip_bytes":70,"resp_pkts":0,"resp_ip_bytes":0}'
+    ),
 ]
 
 
-def _csv(name: str, lines: list[str], newline: str = "\n", encoding: str = "utf-8") -> None:
+def _csv(
+    name: str, lines: list[str], newline: str = "\n", encoding: str = "utf-8"
+) -> None:
     (HERE / name).write_bytes((newline.join(lines) + newline).encode(encoding))
 
 
@@ -150,7 +180,10 @@ def main() -> None:
         "#fields\t" + "\t".join(ZEEK_FIELDS), "#types\t" + "\t".join(["string"] * len(ZEEK_FIELDS)),
     ]  # fmt: skip
     rows = ["\t".join(r) for r in ZEEK_ROWS]
-    _csv("zeek_shuffled.conn.log", [*header, *rows[:2], *header, *rows[2:], "#close\t2022"])
+    _csv(
+        "zeek_shuffled.conn.log",
+        [*header, *rows[:2], *header, *rows[2:], "#close\t2022"],
+    )
     iot_header = ["#separator \\x09", "#unset_field\t-", "#fields\t" + IOT23_FIELDS]
     _csv("iot23.conn.log.labeled", [*iot_header, *IOT23_ROWS])
     _csv("ctu13.binetflow", [ARGUS_HEADER, *ARGUS_ROWS])

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
-
 from dataset_paths import FIXTURES
+
 from twinai.datasets import detect_format, import_dataset
 from twinai.errors import DatasetError
 
 
 def _us(text: str) -> int:
     """Microseconds since the epoch of a UTC time written ``YYYY-mm-dd HH:MM:SS``."""
-    moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000
 
 
@@ -67,7 +67,9 @@ def test_cic_repeated_header_ragged_and_bad_rows_are_rejected_with_lines() -> No
 
 def test_cic_cp1252_en_dash_label_is_normalised() -> None:
     result = import_dataset(FIXTURES / "cic_machinelearningcve.csv")
-    labels = dict(zip(result.flows["original_label"], result.flows["label"], strict=True))
+    labels = dict(
+        zip(result.flows["original_label"], result.flows["label"], strict=True)
+    )
 
     assert labels["Web Attack \u2013 Brute Force"] == "other/Web Attack - Brute Force"
     assert labels["DoS Hulk"] == "ddos/hulk"
@@ -99,7 +101,12 @@ def test_cic_ddos2019_labels_and_iso_times() -> None:
     rows = result.flows.to_dicts()
 
     assert result.report.dataset == "cic-ddos2019"
-    assert [r["label"] for r in rows] == ["ddos/drdos-dns", "ddos/syn", "ddos/udp-lag", "benign"]
+    assert [r["label"] for r in rows] == [
+        "ddos/drdos-dns",
+        "ddos/syn",
+        "ddos/udp-lag",
+        "benign",
+    ]
     assert rows[0]["first_seen_us"] == _us("2018-12-01 10:51:39") + 813448
     assert rows[0]["orig_pkts"] == 97
 
@@ -134,7 +141,11 @@ def test_zeek_tsv_fields_are_read_by_name_not_position() -> None:
         "193.201.9.232", 46563, "147.32.81.167", 23,
     )  # fmt: skip
     assert probe["first_seen_us"] == 1655071231749548
-    assert (probe["conn_state"], probe["orig_ip_bytes"], probe["orig_pkts"]) == ("S0", 80, 2)
+    assert (probe["conn_state"], probe["orig_ip_bytes"], probe["orig_pkts"]) == (
+        "S0",
+        80,
+        2,
+    )
     assert probe["label"] == "scan/inbound-internet-scanning"
     assert probe["original_label"] == "Malicious / External-Attack-to-Device"
     assert dns["label"] == "benign" and dns["duration_s"] == 0.0
@@ -146,7 +157,11 @@ def test_zeek_unset_udp_and_icmp_payload_is_estimated_from_ip_bytes() -> None:
     _, dns, ping = _rows(FIXTURES / "zeek_shuffled.conn.log")
 
     assert (dns["orig_bytes"], dns["resp_bytes"]) == (76 - 28, 120 - 28)
-    assert (ping["orig_bytes"], ping["src_port"], ping["is_icmp"]) == (252 - 3 * 28, 0, 1)
+    assert (ping["orig_bytes"], ping["src_port"], ping["is_icmp"]) == (
+        252 - 3 * 28,
+        0,
+        1,
+    )
 
 
 def test_zeek_tsv_repeated_header_block_and_ragged_line() -> None:
@@ -160,10 +175,15 @@ def test_zeek_tsv_repeated_header_block_and_ragged_line() -> None:
 def test_zeek_tsv_with_changed_fields_midway_is_refused(tmp_path: Path) -> None:
     text = (FIXTURES / "zeek_shuffled.conn.log").read_text()
     path = tmp_path / "two.log"
-    path.write_text(text.replace("#fields\tproto", "#fields\tts\tproto", 2).replace(
-        "#fields\tts\tproto", "#fields\tproto", 1))
+    path.write_text(
+        text.replace("#fields\tproto", "#fields\tts\tproto", 2).replace(
+            "#fields\tts\tproto", "#fields\tproto", 1
+        )
+    )
 
-    with pytest.raises(DatasetError, match=r"two\.log, line 17: a second '#fields' line"):
+    with pytest.raises(
+        DatasetError, match=r"two\.log, line 17: a second '#fields' line"
+    ):
         import_dataset(path)
 
 
@@ -202,7 +222,7 @@ def test_argus_hex_ports_and_direction_split() -> None:
     tcp, icmp, udp = result.flows.to_dicts()
 
     assert detect_format(FIXTURES / "ctu13.binetflow") == "argus"
-    assert udp["src_port"] == 0x0035 == 53
+    assert udp["src_port"] == 53  # written 0x0035
     assert (icmp["protocol"], icmp["src_port"], icmp["dst_port"]) == (1, 0, 0)
     assert (tcp["orig_ip_bytes"], tcp["resp_ip_bytes"]) == (156, 120)
     assert tcp["orig_pkts"] is None  # 4 packets both ways, no SrcPkts column
@@ -220,7 +240,9 @@ def test_unknown_format_names_the_file_and_the_choices(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello, world\n")
 
-    with pytest.raises(DatasetError, match=r"notes\.txt, line 1: not a known flow format"):
+    with pytest.raises(
+        DatasetError, match=r"notes\.txt, line 1: not a known flow format"
+    ):
         import_dataset(path)
 
 
@@ -234,7 +256,9 @@ def test_binary_file_is_refused(tmp_path: Path) -> None:
 
 def test_empty_csv_after_header_gives_an_empty_table(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
-    path.write_text((FIXTURES / "cse_cic_ids2018.csv").read_text().splitlines()[0] + "\n")
+    path.write_text(
+        (FIXTURES / "cse_cic_ids2018.csv").read_text().splitlines()[0] + "\n"
+    )
 
     result = import_dataset(path)
 

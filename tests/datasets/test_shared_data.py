@@ -7,8 +7,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-
 from dataset_paths import SHARED, flow_files
+
 from twinai.datasets import detect_format, import_dataset, is_flow_log
 from twinai.datasets._base import OUTPUT_SCHEMA
 from twinai.flows.schema import UNIVERSAL_COLUMNS
@@ -119,7 +119,10 @@ def test_stratosphere_inbound_probes_are_scans_of_one_host() -> None:
     assert probes.height == 4201
     assert set(probes["dst_ip"].unique()) == {"147.32.81.167"}
     assert probes["src_ip"].n_unique() == 1599
-    assert probes.filter((pl.col("conn_state") == "S0") & (pl.col("is_tcp") == 1)).height == 3815
+    assert (
+        probes.filter((pl.col("conn_state") == "S0") & (pl.col("is_tcp") == 1)).height
+        == 3815
+    )
 
 
 def test_distrinet_times_are_utc_as_written() -> None:
@@ -128,13 +131,22 @@ def test_distrinet_times_are_utc_as_written() -> None:
     first = flows["first_seen_us"].min()
     last = flows["first_seen_us"].max()
     assert first is not None and last is not None
-    assert pl.Series([first]).cast(pl.Datetime("us")).dt.strftime("%H:%M").item() == "18:56"
-    assert pl.Series([last]).cast(pl.Datetime("us")).dt.strftime("%H:%M").item() == "19:16"
+    assert (
+        pl.Series([first]).cast(pl.Datetime("us")).dt.strftime("%H:%M").item()
+        == "18:56"
+    )
+    assert (
+        pl.Series([last]).cast(pl.Datetime("us")).dt.strftime("%H:%M").item() == "19:16"
+    )
     assert set(flows["dataset"].unique()) == {"cic-ids2017-distrinet"}
 
 
 def test_machinelearningcve_reports_the_infinity_cells_it_did_not_import() -> None:
-    path = SHARED / "cicids2017-original" / "Friday-WorkingHours-Afternoon-DDos.pcap_ISCX.csv"
+    path = (
+        SHARED
+        / "cicids2017-original"
+        / "Friday-WorkingHours-Afternoon-DDos.pcap_ISCX.csv"
+    )
     result = import_dataset(path)
 
     assert any(n.startswith("14 Infinity/NaN cells") for n in result.report.notes)

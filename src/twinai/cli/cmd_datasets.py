@@ -18,13 +18,30 @@ def command() -> None:
 
 
 @command.command(name="import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Flow table to write: .parquet or .csv.")
-@click.option("--format", "format_", type=click.Choice(list(FORMATS)), default=None,
-              help="Input format; detected from the header when omitted.")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Flow table to write: .parquet or .csv.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(list(FORMATS)),
+    default=None,
+    help="Input format; detected from the header when omitted.",
+)
 @click.option("--dataset", default=None, help="Source name for the dataset column.")
-def import_command(paths: tuple[Path, ...], out: Path, format_: str | None, dataset: str | None) -> None:
+def import_command(
+    paths: tuple[Path, ...], out: Path, format_: str | None, dataset: str | None
+) -> None:
     """Import PATHS into one flow table written to --out."""
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("must end in .parquet or .csv", param_hint="--out")

@@ -7,7 +7,13 @@ reason, repairs what can be repaired, and maps labels onto the taxonomy of
 :mod:`twinai.labels`. ``docs/datasets.md`` describes every mapping.
 """
 
-from twinai.datasets._api import FORMATS, detect_format, import_dataset, is_flow_log, write_flows
+from twinai.datasets._api import (
+    FORMATS,
+    detect_format,
+    import_dataset,
+    is_flow_log,
+    write_flows,
+)
 from twinai.datasets._base import FlowImporter
 from twinai.datasets._report import ImportReport, ImportResult
 

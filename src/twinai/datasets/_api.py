@@ -110,7 +110,9 @@ def import_dataset(
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
     if format is not None and format not in FORMATS:
-        raise DatasetError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        raise DatasetError(
+            f"unknown format {format!r}; use one of {', '.join(FORMATS)}"
+        )
     name = format or detect_format(path)
     importer = FORMATS[name]()
     report = ImportReport(path=str(path), format=name, dataset=dataset or "")

@@ -28,7 +28,7 @@ from twinai.datasets._labels import to_taxonomy
 from twinai.datasets._report import UNLABELLED, ImportReport
 from twinai.flows.schema import KEY_COLUMNS, UNIVERSAL_COLUMNS
 
-__all__ = ["FlowImporter", "OUTPUT_SCHEMA", "COUNTER_COLUMNS", "empty_flows"]
+__all__ = ["COUNTER_COLUMNS", "OUTPUT_SCHEMA", "FlowImporter", "empty_flows"]
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,9 @@ class FlowImporter(abc.ABC):
     # Seconds per unit of the staged ``duration`` column.
     duration_unit_s: ClassVar[float] = 1.0
     # Text meaning "no value" in this format.
-    unset_markers: ClassVar[tuple[str, ...]] = ("", "-")
+    unset_markers: tuple[str, ...] = ("", "-")
     # Universal columns the format cannot give: left null, named in the report.
-    lacks: ClassVar[tuple[str, ...]] = ()
+    lacks: tuple[str, ...] = ()
     # Map CIC-DDoS2019's bare protocol names to floods.
     cic_labels: ClassVar[bool] = False
 
@@ -116,8 +116,10 @@ class FlowImporter(abc.ABC):
         parts = [p for p in parts if p.height]
         flows = pl.concat(parts) if parts else empty_flows()
         for column in self.lacks:
-            report.note(f"{column}: not in this format, left null")
-        return flows.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("flow_id"))
+            report.note(f"{column}: not given by this format, null where not derivable")
+        return flows.with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("flow_id")
+        )
 
     def finish(self, staged: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
         """Steps 1–4 of the module docstring for one staged batch."""
@@ -135,7 +137,9 @@ class FlowImporter(abc.ABC):
     def _name(self, column: str) -> str:
         return repr(self.source_names.get(column, column))
 
-    def _parse_numbers(self, staged: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
+    def _parse_numbers(
+        self, staged: pl.DataFrame, report: ImportReport
+    ) -> pl.DataFrame:
         """Parse numeric and port columns; ``_reject`` names the first problem."""
         problems: list[pl.Expr] = [pl.col("_reject")]
         updates: list[pl.Expr] = []
@@ -175,10 +179,11 @@ class FlowImporter(abc.ABC):
         value = pl.when(nonfinite).then(0.0).otherwise(value)
         negative = value < 0
         name = self._name(column)
-        problem = pl.when(unparseable).then(pl.lit(f"unparseable number in {name}"))
+        reasons = [(unparseable, f"unparseable number in {name}")]
         if column in COUNTER_COLUMNS:
-            problem = problem.when(negative).then(pl.lit(f"negative value in {name}"))
-        return value, problem.otherwise(None), repaired
+            reasons.append((negative, f"negative value in {name}"))
+        problem = pl.coalesce([pl.when(c).then(pl.lit(r)) for c, r in reasons])
+        return value, problem, repaired
 
     def _reject_rows(self, parsed: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
         """Drop rows with a problem, recording the problem of each row."""
@@ -201,9 +206,15 @@ class FlowImporter(abc.ABC):
             .cast(pl.Float64)
             .alias("pkt_ratio"),
             *[
-                pl.when(kind.is_null()).then(None).otherwise(kind.is_in(nums).cast(pl.Int64))
+                pl.when(kind.is_null())
+                .then(None)
+                .otherwise(kind.is_in(nums).cast(pl.Int64))
                 .alias(name)
-                for name, nums in (("is_tcp", [6]), ("is_udp", [17]), ("is_icmp", _ICMP))
+                for name, nums in (
+                    ("is_tcp", [6]),
+                    ("is_udp", [17]),
+                    ("is_icmp", _ICMP),
+                )
             ],
         )
         batch = _keys(batch)
@@ -229,7 +240,9 @@ class FlowImporter(abc.ABC):
             updates.append(pl.col(column).fill_null(0).round().cast(pl.Int64))
         return batch.with_columns(updates)
 
-    def _repair_duration(self, batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
+    def _repair_duration(
+        self, batch: pl.DataFrame, report: ImportReport
+    ) -> pl.DataFrame:
         """Duration in seconds; unset (one-packet Zeek flows) or negative → 0."""
         if "duration" not in batch.columns:
             return batch.with_columns(pl.lit(None, pl.Float64).alias("duration_s"))
@@ -239,7 +252,9 @@ class FlowImporter(abc.ABC):
             report.repairs["duration_s: unset → 0"] += unset
         if negative:
             report.repairs["duration_s: negative → 0"] += negative
-        seconds = pl.col("duration").fill_null(0).clip(lower_bound=0) * self.duration_unit_s
+        seconds = (
+            pl.col("duration").fill_null(0).clip(lower_bound=0) * self.duration_unit_s
+        )
         return batch.with_columns(seconds.alias("duration_s"))
 
     def _labels(self, batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
@@ -249,12 +264,16 @@ class FlowImporter(abc.ABC):
             report.label_counts[UNLABELLED] += batch.height
             return batch
         keys = batch["label_key"].drop_nulls().unique().to_list()
-        mapping: Mapping[str, str] = {k: to_taxonomy(k, cic=self.cic_labels) for k in keys}
+        mapping: Mapping[str, str] = {
+            k: to_taxonomy(k, cic=self.cic_labels) for k in keys
+        }
         batch = batch.with_columns(
             pl.col("label_key").replace_strict(mapping, default=None).alias("label")
         )
         _count(report.label_counts, batch["label"].fill_null(UNLABELLED))
-        _count(report.original_label_counts, batch["original_label"].fill_null(UNLABELLED))
+        _count(
+            report.original_label_counts, batch["original_label"].fill_null(UNLABELLED)
+        )
         return batch
 
 
@@ -294,11 +313,15 @@ def _keys(batch: pl.DataFrame) -> pl.DataFrame:
         updates.append((pl.col("first_seen_us") + span_us).alias("last_seen_us"))
     if "src_ip" in batch.columns:
         ip = pl.col("src_ip")
-        version = pl.when(ip.str.contains(":")).then(6).when(ip.str.contains(r"\.")).then(4)
+        version = (
+            pl.when(ip.str.contains(":")).then(6).when(ip.str.contains(r"\.")).then(4)
+        )
         updates.append(version.otherwise(None).alias("ip_version"))
     if "protocol" in batch.columns:
         icmp = pl.col("protocol").is_in(_ICMP)
         for port in ("src_port", "dst_port"):
             if port in batch.columns:
-                updates.append(pl.when(icmp).then(0).otherwise(pl.col(port)).alias(port))
+                updates.append(
+                    pl.when(icmp).then(0).otherwise(pl.col(port)).alias(port)
+                )
     return batch.with_columns(updates)

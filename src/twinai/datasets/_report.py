@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-__all__ = ["ImportReport", "ImportResult", "UNLABELLED"]
+__all__ = ["UNLABELLED", "ImportReport", "ImportResult"]
 
 # How many line numbers to keep per reject reason, to point the user at examples.
 _EXAMPLE_LINES = 5

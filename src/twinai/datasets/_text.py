@@ -33,7 +33,7 @@ _HEAD_BYTES = 16 * 1024
 class LineBatch:
     """Lines of a file with the 1-based number of the first one."""
 
-    __slots__ = ("first_line", "lines", "cp1252")
+    __slots__ = ("cp1252", "first_line", "lines")
 
     def __init__(self, first_line: int, lines: list[str], cp1252: bool) -> None:
         self.first_line = first_line
@@ -58,7 +58,9 @@ def _decode(raw: bytes) -> tuple[str, bool]:
         return raw.decode("cp1252", errors="replace"), True
 
 
-def iter_line_batches(path: Path, batch_bytes: int = BATCH_BYTES) -> Iterator[LineBatch]:
+def iter_line_batches(
+    path: Path, batch_bytes: int = BATCH_BYTES
+) -> Iterator[LineBatch]:
     """Yield the lines of ``path`` in batches of about ``batch_bytes`` bytes."""
     next_line = 1
     tail = b""

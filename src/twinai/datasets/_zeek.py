@@ -13,7 +13,13 @@ import polars as pl
 
 from twinai.datasets._report import ImportReport
 
-__all__ = ["ZEEK_FIELDS", "LABEL_FIELDS", "DETAIL_FIELDS", "stage_zeek", "estimate_payload"]
+__all__ = [
+    "DETAIL_FIELDS",
+    "LABEL_FIELDS",
+    "ZEEK_FIELDS",
+    "estimate_payload",
+    "stage_zeek",
+]
 
 # Zeek field → staged column.
 ZEEK_FIELDS = {
@@ -42,7 +48,9 @@ _TRANSPORT_HEADER_BYTES = {17: 8, 1: 8, 58: 8}
 _IPV4_HEADER_BYTES = 20
 
 
-def stage_zeek(frame: pl.DataFrame, names: list[str], unset: tuple[str, ...]) -> pl.DataFrame:
+def stage_zeek(
+    frame: pl.DataFrame, names: list[str], unset: tuple[str, ...]
+) -> pl.DataFrame:
     """Staged batch from text columns named by Zeek fields (``names``)."""
     columns = [pl.col("_line"), pl.col("_reject")]
     columns += [pl.col(f).alias(c) for f, c in ZEEK_FIELDS.items() if f in names]
@@ -50,7 +58,10 @@ def stage_zeek(frame: pl.DataFrame, names: list[str], unset: tuple[str, ...]) ->
     if "conn_state" in staged.columns:
         state = pl.col("conn_state").str.strip_chars()
         staged = staged.with_columns(
-            pl.when(state.is_in(list(unset))).then(None).otherwise(state).alias("conn_state")
+            pl.when(state.is_in(list(unset)))
+            .then(None)
+            .otherwise(state)
+            .alias("conn_state")
         )
     if "ts" in names:
         staged = staged.with_columns(_first_seen(frame["ts"], unset))
@@ -83,7 +94,9 @@ def _labels(frame: pl.DataFrame, label: str, detail: str | None) -> list[pl.Expr
         return [lab.alias("label_key"), lab.alias("original_label")]
     det = pl.lit(frame[detail].str.strip_chars())
     generic = (
-        (lab.str.to_lowercase() == "benign") | det.is_null() | det.is_in(["", "-", "(empty)"])
+        (lab.str.to_lowercase() == "benign")
+        | det.is_null()
+        | det.is_in(["", "-", "(empty)"])
     )
     return [
         pl.when(generic).then(lab).otherwise(det).alias("label_key"),
@@ -97,9 +110,12 @@ def estimate_payload(batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
     Zeek leaves payload sizes unset for flows it saw one packet of; the IP byte
     counts are still there, and 0 would misstate a one-packet UDP flow.
     """
-    header = pl.col("protocol").replace_strict(
-        _TRANSPORT_HEADER_BYTES, default=0, return_dtype=pl.Int64
-    ) + _IPV4_HEADER_BYTES
+    header = (
+        pl.col("protocol").replace_strict(
+            _TRANSPORT_HEADER_BYTES, default=0, return_dtype=pl.Int64
+        )
+        + _IPV4_HEADER_BYTES
+    )
     updates = []
     for side in ("orig", "resp"):
         payload, ip_bytes, pkts = f"{side}_bytes", f"{side}_ip_bytes", f"{side}_pkts"
@@ -114,7 +130,13 @@ def estimate_payload(batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
         )
         count = int(batch.select(fixable.sum()).item() or 0)
         if count:
-            report.repairs[f"{payload}: unset (UDP/ICMP) → {ip_bytes} − headers"] += count
-        estimate = (pl.col(ip_bytes) - header * pl.col(pkts).fill_null(0)).clip(lower_bound=0)
-        updates.append(pl.when(fixable).then(estimate).otherwise(pl.col(payload)).alias(payload))
+            report.repairs[f"{payload}: unset (UDP/ICMP) → {ip_bytes} − headers"] += (
+                count
+            )
+        estimate = (pl.col(ip_bytes) - header * pl.col(pkts).fill_null(0)).clip(
+            lower_bound=0
+        )
+        updates.append(
+            pl.when(fixable).then(estimate).otherwise(pl.col(payload)).alias(payload)
+        )
     return batch.with_columns(updates)

@@ -24,7 +24,12 @@ import polars as pl
 
 from twinai.datasets._base import FlowImporter
 from twinai.datasets._report import ImportReport
-from twinai.datasets._text import header_error, iter_line_batches, read_head, split_fields
+from twinai.datasets._text import (
+    header_error,
+    iter_line_batches,
+    read_head,
+    split_fields,
+)
 
 __all__ = ["ArgusImporter"]
 
@@ -71,12 +76,16 @@ class ArgusImporter(FlowImporter):
             raise header_error(path, 1, f"Argus header lacks {', '.join(missing)}",
                                "write flows with `ra -c , -s` including these fields")  # fmt: skip
         separator = "," if "," in head[0] else "\t"
-        columns = {ARGUS_COLUMNS[n]: i for i, n in enumerate(lower) if n in ARGUS_COLUMNS}
+        columns = {
+            ARGUS_COLUMNS[n]: i for i, n in enumerate(lower) if n in ARGUS_COLUMNS
+        }
         self.source_names = {c: header[i] for c, i in columns.items()}
         self.lacks = tuple(c for c in ("orig_bytes", "resp_bytes") if c not in columns)
         if "orig_pkts" not in columns:
             self.lacks += ("orig_pkts", "resp_pkts")
-            report.note("no SrcPkts/DstPkts: packets split only for flows without reply")
+            report.note(
+                "no SrcPkts/DstPkts: packets split only for flows without reply"
+            )
         report.note("StartTime taken as UTC (Argus writes the sensor's local clock)")
         report.note("missed_bytes: Argus binetflow does not report gaps, set to 0")
         report.dataset = report.dataset or self.dataset
@@ -86,7 +95,10 @@ class ArgusImporter(FlowImporter):
             )
             frame, ragged = split_fields(frame, separator, len(header))
             picks = [
-                pl.col("_fields").list.get(i, null_on_oob=True).str.strip_chars().alias(c)
+                pl.col("_fields")
+                .list.get(i, null_on_oob=True)
+                .str.strip_chars()
+                .alias(c)
                 for c, i in columns.items()
             ]
             staged = frame.select("_line", ragged.alias("_reject"), *picks)
@@ -106,7 +118,10 @@ class ArgusImporter(FlowImporter):
             return batch
         one_way = pl.col("resp_ip_bytes") == 0
         return batch.with_columns(
-            pl.when(one_way).then(pl.col("x_tot_pkts")).otherwise(None).alias("orig_pkts"),
+            pl.when(one_way)
+            .then(pl.col("x_tot_pkts"))
+            .otherwise(None)
+            .alias("orig_pkts"),
             pl.when(one_way).then(0).otherwise(None).alias("resp_pkts"),
         )
 
@@ -118,9 +133,14 @@ def _split_header(line: str) -> list[str]:
 def _stage_labels_and_time(staged: pl.DataFrame) -> pl.DataFrame:
     """``first_seen_us`` from ``StartTime`` and the label columns."""
     start = pl.col("x_start")
-    written = start.str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.f", strict=False)
+    written = start.str.strptime(
+        pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.f", strict=False
+    )
     epoch = (start.cast(pl.Float64, strict=False) * 1e6).round().cast(pl.Int64)
     updates = [pl.coalesce(written.dt.epoch("us"), epoch).alias("first_seen_us")]
     if "label" in staged.columns:
-        updates += [pl.col("label").alias("label_key"), pl.col("label").alias("original_label")]
+        updates += [
+            pl.col("label").alias("label_key"),
+            pl.col("label").alias("original_label"),
+        ]
     return staged.with_columns(updates).drop("x_start", "label", strict=False)

@@ -28,7 +28,12 @@ import polars as pl
 
 from twinai.datasets._base import FlowImporter
 from twinai.datasets._report import ImportReport
-from twinai.datasets._text import header_error, iter_line_batches, read_head, split_fields
+from twinai.datasets._text import (
+    header_error,
+    iter_line_batches,
+    read_head,
+    split_fields,
+)
 
 __all__ = ["CICFlowMeterImporter"]
 
@@ -110,7 +115,7 @@ class CICFlowMeterImporter(FlowImporter):
     name: ClassVar[str] = "cicflowmeter"
     dataset: ClassVar[str] = "cic-ids2017"
     duration_unit_s: ClassVar[float] = 1e-6
-    unset_markers: ClassVar[tuple[str, ...]] = ("",)
+    unset_markers: tuple[str, ...] = ("",)
     cic_labels: ClassVar[bool] = True
     dataset_name: str = "cic-ids2017"
 
@@ -149,12 +154,15 @@ class CICFlowMeterImporter(FlowImporter):
             if batch.cp1252:
                 report.note("text is not UTF-8: decoded as Windows-1252 (cp1252)")
             frame = batch.frame().filter(
-                (pl.col("_line") != header_line + 1) & (pl.col("_text").str.strip_chars() != "")
+                (pl.col("_line") != header_line + 1)
+                & (pl.col("_text").str.strip_chars() != "")
             )
             frame, ragged = split_fields(frame, ",", len(header))
             nonfinite_seen += _count_nonfinite(frame)
             repeated = pl.col("_text") == header_text
-            problem = pl.when(repeated).then(pl.lit("repeated header row")).otherwise(ragged)
+            problem = (
+                pl.when(repeated).then(pl.lit("repeated header row")).otherwise(ragged)
+            )
             yield self._select(frame.with_columns(problem.alias("_reject")), columns)
         imported = sum(n for k, n in report.repairs.items() if "Infinity/NaN" in k)
         if nonfinite_seen:
@@ -184,7 +192,9 @@ class CICFlowMeterImporter(FlowImporter):
             # original files give 20–32 bytes per UDP packet, not 8.
             report.note("no Protocol column: protocol and is_tcp/is_udp/is_icmp null")
         if "src_ip" not in columns:
-            report.note("no address or time columns: src/dst_ip, first/last_seen_us null")
+            report.note(
+                "no address or time columns: src/dst_ip, first/last_seen_us null"
+            )
         if "label" not in columns:
             report.note("no Label column: the file is unlabelled")
 
@@ -200,20 +210,23 @@ class CICFlowMeterImporter(FlowImporter):
             staged = staged.with_columns(self._first_seen_us(pl.col("timestamp")))
         if "label" in staged.columns:
             staged = staged.with_columns(
-                pl.col("label").alias("original_label"), pl.col("label").alias("label_key")
+                pl.col("label").alias("original_label"),
+                pl.col("label").alias("label_key"),
             ).drop("label")
         return staged
 
     def _first_seen_us(self, text: pl.Expr) -> pl.Expr:
         """Microseconds since the epoch, UTC, from CIC's timestamp forms."""
         iso = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
-        with_seconds = text.str.strptime(pl.Datetime("us"), "%d/%m/%Y %H:%M:%S", strict=False)
+        with_seconds = text.str.strptime(
+            pl.Datetime("us"), "%d/%m/%Y %H:%M:%S", strict=False
+        )
         minutes = text.str.strptime(pl.Datetime("us"), "%d/%m/%Y %H:%M", strict=False)
         if self.dataset_name == "cic-ids2017":
             afternoon = minutes.dt.hour() < CIC2017_FIRST_MORNING_HOUR
-            minutes = minutes + pl.when(afternoon).then(pl.duration(hours=12)).otherwise(
-                pl.duration(hours=0)
-            )
+            minutes = minutes + pl.when(afternoon).then(
+                pl.duration(hours=12)
+            ).otherwise(pl.duration(hours=0))
             shift = pl.duration(hours=CIC2017_UTC_OFFSET_H)
             minutes, with_seconds = minutes + shift, with_seconds + shift
         when = pl.coalesce(iso, with_seconds, minutes)
@@ -221,17 +234,26 @@ class CICFlowMeterImporter(FlowImporter):
 
     def derive(self, batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
         batch = self._repair_header_lengths(batch, report)
-        v6 = pl.col("src_ip").str.contains(":") if "src_ip" in batch.columns else pl.lit(False)
+        v6 = (
+            pl.col("src_ip").str.contains(":")
+            if "src_ip" in batch.columns
+            else pl.lit(False)
+        )
         ip_header = pl.when(v6).then(IPV6_HEADER_BYTES).otherwise(IPV4_HEADER_BYTES)
         batch = batch.with_columns(
-            (pl.col("x_fwd_hdr") + pl.col("orig_bytes") + ip_header * pl.col("orig_pkts"))
-            .alias("orig_ip_bytes"),
-            (pl.col("x_bwd_hdr") + pl.col("resp_bytes") + ip_header * pl.col("resp_pkts"))
-            .alias("resp_ip_bytes"),
+            (
+                pl.col("x_fwd_hdr")
+                + pl.col("orig_bytes")
+                + ip_header * pl.col("orig_pkts")
+            ).alias("orig_ip_bytes"),
+            (
+                pl.col("x_bwd_hdr")
+                + pl.col("resp_bytes")
+                + ip_header * pl.col("resp_pkts")
+            ).alias("resp_ip_bytes"),
             pl.lit(0.0).alias("missed_bytes"),
         )
         return batch
-
 
     def _repair_header_lengths(
         self, batch: pl.DataFrame, report: ImportReport
@@ -250,7 +272,9 @@ class CICFlowMeterImporter(FlowImporter):
                     f"{name}: negative (counter overflow) → minimal header × packets"
                 ] += count
             estimate = minimal * pl.col(pkts)
-            updates.append(pl.when(negative).then(estimate).otherwise(pl.col(column)).alias(column))
+            updates.append(
+                pl.when(negative).then(estimate).otherwise(pl.col(column)).alias(column)
+            )
         return batch.with_columns(updates)
 
 

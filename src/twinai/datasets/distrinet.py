@@ -36,4 +36,6 @@ class DistriNetImporter(CICFlowMeterImporter):
     def dataset_of(cls, header: list[str], head: list[str]) -> str:
         """2017 or 2018 re-extraction, from the year of the first timestamp."""
         year = next((m.group(1) for line in head if (m := _YEAR.search(line))), "2017")
-        return "cse-cic-ids2018-distrinet" if year == "2018" else "cic-ids2017-distrinet"
+        return (
+            "cse-cic-ids2018-distrinet" if year == "2018" else "cic-ids2017-distrinet"
+        )

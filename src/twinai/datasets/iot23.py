@@ -17,7 +17,12 @@ from typing import ClassVar
 import polars as pl
 
 from twinai.datasets._report import ImportReport
-from twinai.datasets._text import header_error, iter_line_batches, read_head, split_fields
+from twinai.datasets._text import (
+    header_error,
+    iter_line_batches,
+    read_head,
+    split_fields,
+)
 from twinai.datasets._zeek import DETAIL_FIELDS, LABEL_FIELDS, stage_zeek
 from twinai.datasets.zeek_tsv import ZeekTSVImporter, parse_zeek_header
 
@@ -64,7 +69,9 @@ class IoT23Importer(ZeekTSVImporter):
             )
             frame, ragged = split_fields(frame, ",", len(header))
             repeated = pl.col("_text") == header_text
-            problem = pl.when(repeated).then(pl.lit("repeated header row")).otherwise(ragged)
+            problem = (
+                pl.when(repeated).then(pl.lit("repeated header row")).otherwise(ragged)
+            )
             named = frame.select(
                 "_line",
                 problem.alias("_reject"),

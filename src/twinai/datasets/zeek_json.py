@@ -11,14 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
 from twinai.datasets._base import FlowImporter
 from twinai.datasets._report import ImportReport
 from twinai.datasets._text import iter_line_batches
-from twinai.datasets._zeek import DETAIL_FIELDS, LABEL_FIELDS, ZEEK_FIELDS, estimate_payload, stage_zeek
+from twinai.datasets._zeek import (
+    DETAIL_FIELDS,
+    LABEL_FIELDS,
+    ZEEK_FIELDS,
+    estimate_payload,
+    stage_zeek,
+)
 
 __all__ = ["ZeekJSONImporter"]
 
@@ -57,7 +63,9 @@ def _decode(frame: pl.DataFrame) -> pl.DataFrame:
     except pl.exceptions.ComputeError:
         fields, problem = _decode_each(frame["_text"])
     objects = pl.DataFrame({"_s": fields}).unnest("_s")
-    return pl.concat([frame.select("_line"), problem.to_frame(), objects], how="horizontal")
+    return pl.concat(
+        [frame.select("_line"), problem.to_frame(), objects], how="horizontal"
+    )
 
 
 def _decode_each(lines: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -65,16 +73,24 @@ def _decode_each(lines: pl.Series) -> tuple[pl.Series, pl.Series]:
     rows: list[dict[str, str | None]] = []
     problems: list[str | None] = []
     for line in lines:
+        record: Any
+        problem: str | None
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             record, problem = {}, f"invalid JSON ({exc.msg})"
         else:
-            problem = None if isinstance(record, dict) else "JSON value is not an object"
+            problem = (
+                None if isinstance(record, dict) else "JSON value is not an object"
+            )
             record = record if isinstance(record, dict) else {}
-        rows.append({n: None if record.get(n) is None else _text(record[n]) for n in _FIELDS})
+        rows.append(
+            {n: None if record.get(n) is None else _text(record[n]) for n in _FIELDS}
+        )
         problems.append(problem)
-    return pl.Series("_s", rows, dtype=_STRUCT), pl.Series("_reject", problems, dtype=pl.String)
+    return pl.Series("_s", rows, dtype=_STRUCT), pl.Series(
+        "_reject", problems, dtype=pl.String
+    )
 
 
 def _text(value: object) -> str:

@@ -27,10 +27,15 @@ import polars as pl
 
 from twinai.datasets._base import FlowImporter
 from twinai.datasets._report import ImportReport
-from twinai.datasets._text import header_error, iter_line_batches, read_head, split_fields
+from twinai.datasets._text import (
+    header_error,
+    iter_line_batches,
+    read_head,
+    split_fields,
+)
 from twinai.datasets._zeek import estimate_payload, stage_zeek
 
-__all__ = ["ZeekTSVImporter", "ZeekHeader", "parse_zeek_header"]
+__all__ = ["ZeekHeader", "ZeekTSVImporter", "parse_zeek_header"]
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +147,10 @@ class ZeekTSVImporter(FlowImporter):
                              f"'{' '.join(group)}'"))
                 .otherwise(None)
             )  # fmt: skip
-            picks += [parts.list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(group)]
+            picks += [
+                parts.list.get(i, null_on_oob=True).alias(n)
+                for i, n in enumerate(group)
+            ]
         return frame.select("_line", pl.coalesce(problems).alias("_reject"), *picks)
 
     def derive(self, batch: pl.DataFrame, report: ImportReport) -> pl.DataFrame:
