@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from twinai.folds.estimators import LEARNERS, FoldClassifier
+from twinai.folds.estimators import CLASSICAL_LEARNERS, FoldClassifier
 
 rng = np.random.default_rng(0)
 X = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(6, 1, (40, 3)), rng.normal(-6, 1, (40, 3))])
@@ -50,7 +50,7 @@ def test_feature_count_mismatch_is_an_error() -> None:
         fold.predict_proba(X[:, :2])
 
 
-@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("learner", CLASSICAL_LEARNERS)
 def test_every_learner_separates_an_easy_problem(learner: str) -> None:
     fold = FoldClassifier(family="ddos", learner=learner).fit(X, y)
     score = fold.predict_proba(X)[:, 1]

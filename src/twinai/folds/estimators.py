@@ -20,12 +20,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["FoldClassifier", "make_learner", "LEARNERS"]
+__all__ = ["FoldClassifier", "make_learner", "LEARNERS", "CLASSICAL_LEARNERS", "DEEP_LEARNERS"]
 
 log = logging.getLogger(__name__)
 
 # The classical learners `twinai train --models` offers, by name.
-LEARNERS = (
+CLASSICAL_LEARNERS = (
     "lightgbm",
     "random-forest",
     "decision-tree",
@@ -34,6 +34,10 @@ LEARNERS = (
     "logistic-regression",
     "mlp",
 )
+# Deep learners over windows of consecutive flows (PyTorch to train, ONNX
+# Runtime to serve); they live in twinai.models.deep.
+DEEP_LEARNERS = ("cnn", "lstm", "cnn-lstm", "resnet18")
+LEARNERS = CLASSICAL_LEARNERS + DEEP_LEARNERS
 
 
 def signed_log1p(X: np.ndarray) -> np.ndarray:
@@ -44,6 +48,10 @@ def signed_log1p(X: np.ndarray) -> np.ndarray:
 
 def make_learner(name: str, *, random_state: int = 0, n_jobs: int = 1) -> BaseEstimator:
     """A fresh classifier by name; each one outputs probabilities."""
+    if name in DEEP_LEARNERS:
+        from twinai.models.deep import make_deep_learner
+
+        return make_deep_learner(name, random_state=random_state)
     if name == "lightgbm":
         from lightgbm import LGBMClassifier
 
