@@ -55,12 +55,16 @@ def build_flow_table(arrays: FlowArrays, packets: PacketColumns, *,
 
 
 def empty_flow_table() -> pl.DataFrame:
-    """A flow table with every column and no rows."""
-    schema = {c: pl.Float64 for c in TABLE_COLUMNS}
+    """A flow table with every column, typed as in a full one, and no rows."""
+    schema: dict[str, pl.DataType] = {c: pl.Float64() for c in TABLE_COLUMNS}
     for c in ("src_ip", "dst_ip", "direction", "conn_state"):
-        schema[c] = pl.Utf8
-    for c in ("flow_id", "first_seen_us", "last_seen_us", "first_reply_us"):
-        schema[c] = pl.Int64
+        schema[c] = pl.Utf8()
+    for c in ("src_port", "dst_port", "protocol", "vlan_id", "ip_version",
+              "src_first_ttl", "src_first_tcp_flags"):
+        schema[c] = pl.Int32()
+    for c in ("flow_id", "first_seen_us", "last_seen_us", "first_reply_us",
+              "src_first_tcp_seq", "src_first_ip_id"):
+        schema[c] = pl.Int64()
     return pl.DataFrame(schema=schema)
 
 
