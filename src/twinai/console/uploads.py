@@ -45,7 +45,12 @@ class StoredUpload:
     columns: int | None
 
 
-def _mb(n_bytes: int) -> str:
+def _size(n_bytes: int) -> str:
+    """Bytes as the user reads them: 812 bytes, 3.4 kB, 51.0 MB."""
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} kB"
     return f"{n_bytes / (1024 * 1024):.1f} MB"
 
 
@@ -106,8 +111,8 @@ def check_and_store(upload: UploadedFile, subdir: str) -> StoredUpload:
     name = Path(upload.name or "upload").name
     if upload.size is None or upload.size > settings.UPLOAD_MAX_BYTES:
         raise ValidationError(
-            f"{name} is {_mb(upload.size or 0)}; the limit is "
-            f"{_mb(settings.UPLOAD_MAX_BYTES)} (TWINAI_UPLOAD_MAX_MB)."
+            f"{name} is {_size(upload.size or 0)}; the limit is "
+            f"{_size(settings.UPLOAD_MAX_BYTES)} (TWINAI_UPLOAD_MAX_MB)."
         )
     if upload.size == 0:
         raise ValidationError(f"{name} is empty.")
