@@ -223,6 +223,9 @@ class Topology:
         self._sysctl("router", "net.ipv4.ip_forward=1")
         for host in HOSTS:
             self._add_host(host)
+        self._fill_home_neighbours("router", "br-home")
+        for bot in ("bot1", "bot2"):
+            self._fill_home_neighbours(bot, "eth0")
         log.info("lab %s built: %d namespaces", self.session, len(self.built))
 
     def _add_namespace(self, host: str) -> None:
@@ -252,6 +255,24 @@ class Topology:
         _ip("-n", ns, "link", "set", "eth0", "up")
         _ip("-n", ns, "route", "add", "default", "via", gateway)
         self._sysctl(host.name, "net.ipv4.conf.eth0.rp_filter=0")
+
+    def _fill_home_neighbours(self, host: str, device: str) -> None:
+        """Give every unused home address a permanent neighbour entry in ``host``.
+
+        Without it, packets to addresses nobody holds (sweeps, Mirai's random
+        targets) wait for ARP in the router (or in a home bot) and never reach
+        the home bridge, so the capture would miss most of a sweep. With it
+        they leave on the bridge to a MAC nobody owns: silent hosts.
+        """
+        used = {h.ip for h in HOSTS} | {HOME_GATEWAY}
+        network = ipaddress.ip_network(HOME_NET)
+        lines = [f"neigh replace {ip} lladdr 02:77:00:00:00:{int(ip) & 0xFF:02x} "
+                 f"dev {device} nud permanent" for ip in network.hosts() if str(ip) not in used]
+        argv = ["ip", "-n", self.ns(host), "-batch", "-"]
+        done = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True,
+                              text=True, timeout=30)
+        if done.returncode != 0:
+            raise LabError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
 
     def _sysctl(self, host: str, *settings: str) -> None:
         argv = self.argv_in(host, ["sysctl", "-q", "-w", *settings])
