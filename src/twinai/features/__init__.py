@@ -11,7 +11,7 @@ from twinai.flows.schema import FLOW_STAT_COLUMNS, UNIVERSAL_COLUMNS, WINDOW_COL
 __all__ = ["FEATURE_VERSION", "CAPTURE_FEATURES", "UNIVERSAL_FEATURES"]
 
 # Bump when a feature is added, removed, renamed or computed differently.
-FEATURE_VERSION = "2026.12-1"
+FEATURE_VERSION = "2026.12-2"
 
 # Everything a capture gives us; identity columns (addresses, ports, times)
 # are deliberately absent so that models learn behaviour, not addresses.

@@ -111,14 +111,15 @@ FLOW_STAT_COLUMNS = (
 # scans (T2 and Mirai-style sweeps that wait between targets).
 WINDOW_SECONDS = (1, 10, 60)
 
-# Statistics of the flow's source host over the window ending at the flow's
-# last packet, from the flows that host originated and that ended in the window.
+# Statistics of the flow's source host over the window (t - W, t] ending at the
+# flow's last packet t: from the flows that host originated that *started* in
+# the window, each judged as it stood at t (see twinai.features.windows).
 SRC_WINDOW_STATS = (
     "flows",  # flows the source originated
     "dst_hosts",  # distinct destination addresses among them
     "dst_ports",  # distinct destination ports among them
-    "unanswered",  # of them, flows that got no reply at all
-    "rst",  # of them, flows with a TCP reset in either direction
+    "unanswered",  # of them, flows with no reply by t
+    "rst",  # of them, flows with a TCP reset (either direction) by t
     "flow_rate",  # flows / window seconds
     "pkt_rate",  # packets the host sent (any flow) / window seconds
 )
