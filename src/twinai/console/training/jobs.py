@@ -8,6 +8,7 @@ cannot resume a thread, so jobs left running are marked failed at start-up.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -119,9 +120,15 @@ def _train(job_id: int) -> None:
 def _metric_rows(report: Any) -> list[dict[str, Any]]:
     """TrainReport.metrics (a polars frame or a list of dicts) as JSON rows."""
     metrics = report.metrics
-    if isinstance(metrics, pl.DataFrame):
-        return metrics.to_dicts()
-    return [dict(row) for row in metrics]
+    rows = metrics.to_dicts() if isinstance(metrics, pl.DataFrame) else [dict(r) for r in metrics]
+    # JSON has no NaN: an undefined metric (ROC AUC of a one-class split) is null.
+    return [{k: _finite(v) for k, v in row.items()} for row in rows]
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def start(job: TrainJob) -> threading.Thread:
