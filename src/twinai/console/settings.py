@@ -172,6 +172,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = env_path("TWINAI_STATIC_ROOT", DATA_DIR / "static")
 
 SESSION_COOKIE_HTTPONLY = True
