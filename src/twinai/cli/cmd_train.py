@@ -33,5 +33,15 @@ def command(data: tuple[str, ...], out: str, models: str, split: str, seed: int)
         "roc_auc", "type_f1_macro", "support")
     with pl.Config(tbl_rows=100, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
         click.echo(metrics)
+    _print_type_f1(report.metrics)
     click.echo(f"split by {report.split}: {report.train_rows} train / {report.test_rows} test rows; "
                f"bundle -> {report.bundle_path}")
+
+
+def _print_type_f1(metrics: list[dict]) -> None:  # type: ignore[type-arg]
+    """Per-attack-type F1 of each fold's type namer on the held-out rows."""
+    for row in metrics:
+        if row["split"] != "test" or not row.get("type_f1"):
+            continue
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(row["type_f1"].items()))
+        click.echo(f"{row['fold']} {row['model']} ({row['features']}) type F1: {scores}")

@@ -181,17 +181,21 @@ def _measure(report: TrainReport, estimator: FoldClassifier, matrix: np.ndarray,
         score = estimator.predict_proba(matrix[rows])[:, 1]
         row = {"fold": fold, "model": model_name, "features": feature_set, "split": split_name}
         row.update(fold_metrics(y_true, score))
-        row["type_f1_macro"] = _type_f1(estimator, matrix[rows], labels[rows], family)
+        row["type_f1_macro"], row["type_f1"] = _type_f1(estimator, matrix[rows], labels[rows], family)
         report.metrics.append(row)
         log.info("%s %s %s %s: f1 %.4f fpr %.4f", fold, model_name, feature_set, split_name,
                  row["f1"], row["fpr"])
 
 
-def _type_f1(estimator: FoldClassifier, matrix: np.ndarray, labels: np.ndarray, family: str) -> float:
-    """Macro F1 of the type namer on this fold's true positives."""
+def _type_f1(estimator: FoldClassifier, matrix: np.ndarray, labels: np.ndarray,
+             family: str) -> tuple[float, dict[str, float]]:
+    """Macro and per-type F1 of the type namer on this fold's true positives."""
     positive = np.char.startswith(labels, f"{family}/")
     if not positive.any():
-        return float("nan")
+        return float("nan"), {}
     truth = np.array([lab.partition("/")[2] for lab in labels[positive]])
     named = estimator.attack_types(matrix[positive]).astype(str)
-    return round(float(f1_score(truth, named, average="macro", zero_division=0)), 6)
+    kinds = sorted(set(truth.tolist()))
+    per_type = f1_score(truth, named, labels=kinds, average=None, zero_division=0)
+    macro = f1_score(truth, named, average="macro", zero_division=0)
+    return round(float(macro), 6), {k: round(float(v), 4) for k, v in zip(kinds, per_type)}
