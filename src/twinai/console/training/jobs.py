@@ -26,7 +26,7 @@ from twinai.console.uploads import remove_tree
 
 log = logging.getLogger(__name__)
 
-__all__ = ["start", "fail_abandoned", "select_fold"]
+__all__ = ["start", "fail_abandoned", "select_fold", "finite_rows"]
 
 # Progress writes are at most this often: each one is a database UPDATE.
 PROGRESS_WRITE_SECONDS = 1.0
@@ -121,7 +121,11 @@ def _metric_rows(report: Any) -> list[dict[str, Any]]:
     """TrainReport.metrics (a polars frame or a list of dicts) as JSON rows."""
     metrics = report.metrics
     rows = metrics.to_dicts() if isinstance(metrics, pl.DataFrame) else [dict(r) for r in metrics]
-    # JSON has no NaN: an undefined metric (ROC AUC of a one-class split) is null.
+    return finite_rows(rows)
+
+
+def finite_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON has no NaN: an undefined metric (ROC AUC of a one-class split) is null."""
     return [{k: _finite(v) for k, v in row.items()} for row in rows]
 
 
