@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twinai.console.settings")
-os.environ.setdefault("TWINAI_DATA_DIR", tempfile.mkdtemp(prefix="twinai-console-test-"))
+os.environ.setdefault(
+    "TWINAI_DATA_DIR", tempfile.mkdtemp(prefix="twinai-console-test-")
+)
 
 import django  # noqa: E402 -- after the settings module is chosen
 
@@ -57,10 +59,16 @@ def need_data(*relative: str) -> list[Path]:
     return paths
 
 
-def make_user(username: str, role: str = Role.REMOTE, status: str = Status.AUTHORISED) -> User:
+def make_user(
+    username: str, role: str = Role.REMOTE, status: str = Status.AUTHORISED
+) -> User:
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD)
     Profile.objects.create(
-        user=user, role=role, status=status, organisation="Acme IoT", address="1 Main St"
+        user=user,
+        role=role,
+        status=status,
+        organisation="Acme IoT",
+        address="1 Main St",
     )
     return user
 

@@ -30,12 +30,17 @@ OPERATOR = [
     "operator-users",
     "audit",
 ]
-DOWNLOADS = [("predictions-download", {"fmt": "csv"}), ("predictions-download", {"fmt": "json"})]
+DOWNLOADS = [
+    ("predictions-download", {"fmt": "csv"}),
+    ("predictions-download", {"fmt": "json"}),
+]
 PERSONAS = ["anonymous", "pending", "suspended", "remote", "operator"]
 
 
 @pytest.fixture
-def people(operator: User, remote: User, pending: User, suspended: User) -> dict[str, User | None]:
+def people(
+    operator: User, remote: User, pending: User, suspended: User
+) -> dict[str, User | None]:
     return {
         "anonymous": None,
         "pending": pending,
@@ -47,7 +52,9 @@ def people(operator: User, remote: User, pending: User, suspended: User) -> dict
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", PUBLIC)
-def test_public_pages_answer_everyone(name: str, persona: str, people: dict[str, User | None]) -> None:
+def test_public_pages_answer_everyone(
+    name: str, persona: str, people: dict[str, User | None]
+) -> None:
     response = client_for(people[persona]).get(reverse(name))
 
     assert response.status_code == 200
@@ -95,33 +102,60 @@ def test_pending_user_is_signed_out_by_the_first_page(pending: User) -> None:
     assert "_auth_user_id" not in client.session
 
 
-@pytest.mark.parametrize("persona,expected", [
-    ("anonymous", 302), ("pending", 302), ("remote", 404), ("other", 200), ("operator", 200)
-])
+@pytest.mark.parametrize(
+    "persona,expected",
+    [
+        ("anonymous", 302),
+        ("pending", 302),
+        ("remote", 404),
+        ("other", 200),
+        ("operator", 200),
+    ],
+)
 @pytest.mark.parametrize("page", ["batch", "batch-download"])
 def test_a_batch_is_seen_only_by_its_owner_and_operators(
-    persona: str, expected: int, page: str, people: dict[str, User | None], other_remote: User
+    persona: str,
+    expected: int,
+    page: str,
+    people: dict[str, User | None],
+    other_remote: User,
 ) -> None:
-    batch = PredictionBatch.objects.create(owner=other_remote, source=Source.FORM, bundle="x")
+    batch = PredictionBatch.objects.create(
+        owner=other_remote, source=Source.FORM, bundle="x"
+    )
     people["other"] = other_remote
-    kwargs = {"batch_id": batch.pk} | ({"fmt": "csv"} if page == "batch-download" else {})
+    kwargs = {"batch_id": batch.pk} | (
+        {"fmt": "csv"} if page == "batch-download" else {}
+    )
 
     response = client_for(people[persona]).get(reverse(page, kwargs=kwargs))
 
     assert response.status_code == expected
 
 
-@pytest.mark.parametrize("persona,expected", [
-    ("anonymous", 302), ("pending", 403), ("remote", 403), ("operator", 302)
-])
-@pytest.mark.parametrize("action,after", [("authorise", Status.AUTHORISED), ("suspend", Status.SUSPENDED)])
+@pytest.mark.parametrize(
+    "persona,expected",
+    [("anonymous", 302), ("pending", 403), ("remote", 403), ("operator", 302)],
+)
+@pytest.mark.parametrize(
+    "action,after", [("authorise", Status.AUTHORISED), ("suspend", Status.SUSPENDED)]
+)
 def test_only_operators_decide_about_users(
-    persona: str, expected: int, action: str, after: str, people: dict[str, User | None], db: None
+    persona: str,
+    expected: int,
+    action: str,
+    after: str,
+    people: dict[str, User | None],
+    db: None,
 ) -> None:
     from .conftest import make_user
 
-    target = make_user("newbie", status=Status.PENDING if action == "authorise" else Status.AUTHORISED)
-    url = reverse("operator-user-decide", kwargs={"user_id": target.pk, "action": action})
+    target = make_user(
+        "newbie", status=Status.PENDING if action == "authorise" else Status.AUTHORISED
+    )
+    url = reverse(
+        "operator-user-decide", kwargs={"user_id": target.pk, "action": action}
+    )
 
     response = client_for(people[persona]).post(url)
 
@@ -134,8 +168,12 @@ def test_only_operators_decide_about_users(
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_only_operators_choose_the_serving_bundle(persona: str, people: dict[str, User | None]) -> None:
-    response = client_for(people[persona]).post(reverse("bundle-serve", kwargs={"bundle_id": 0}))
+def test_only_operators_choose_the_serving_bundle(
+    persona: str, people: dict[str, User | None]
+) -> None:
+    response = client_for(people[persona]).post(
+        reverse("bundle-serve", kwargs={"bundle_id": 0})
+    )
 
     assert response.status_code == {"operator": 302, "anonymous": 302}.get(persona, 403)
     if persona == "anonymous":
@@ -143,8 +181,12 @@ def test_only_operators_choose_the_serving_bundle(persona: str, people: dict[str
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_home_sends_each_role_to_its_start_page(persona: str, people: dict[str, User | None]) -> None:
+def test_home_sends_each_role_to_its_start_page(
+    persona: str, people: dict[str, User | None]
+) -> None:
     response = client_for(people[persona]).get("/")
 
-    expected = {"operator": "/operator/", "remote": "/predict/"}.get(persona, "/accounts/login/")
+    expected = {"operator": "/operator/", "remote": "/predict/"}.get(
+        persona, "/accounts/login/"
+    )
     assert response["Location"] == expected

@@ -38,7 +38,12 @@ FLOW = {
 
 def _post(token: str | None, body: object) -> object:
     headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
-    return Client().post(reverse("api-predict"), json.dumps(body), content_type="application/json", **headers)
+    return Client().post(
+        reverse("api-predict"),
+        json.dumps(body),
+        content_type="application/json",
+        **headers,
+    )
 
 
 def test_the_api_accepts_every_universal_column() -> None:
@@ -58,7 +63,9 @@ def test_a_wrong_token_is_refused(remote: User) -> None:
 
 
 @pytest.mark.parametrize("persona", ["pending", "suspended"])
-def test_tokens_of_unauthorised_accounts_are_refused(persona: str, request: pytest.FixtureRequest) -> None:
+def test_tokens_of_unauthorised_accounts_are_refused(
+    persona: str, request: pytest.FixtureRequest
+) -> None:
     user = request.getfixturevalue(persona)
     token = Token.objects.create(user=user)
 
@@ -81,7 +88,9 @@ def test_profile_page_creates_and_rotates_the_token(remote: User) -> None:
     assert _post(first, {"flows": [FLOW]}).status_code == 401  # type: ignore[attr-defined]
 
 
-def test_predict_returns_one_verdict_per_flow_and_keeps_the_batch(serving: Path, remote: User) -> None:
+def test_predict_returns_one_verdict_per_flow_and_keeps_the_batch(
+    serving: Path, remote: User
+) -> None:
     token = Token.objects.create(user=remote)
 
     response = _post(token.key, {"flows": [FLOW, FLOW | {"dst_port": 23}]})
@@ -118,7 +127,9 @@ def test_predict_refuses_too_many_flows(remote: User, settings: object) -> None:
 def test_models_lists_the_shipped_default_and_known_bundles(operator: User) -> None:
     token = Token.objects.create(user=operator)
 
-    response = Client().get(reverse("api-models"), HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = Client().get(
+        reverse("api-models"), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
 
     (default,) = response.json()
     assert default["name"] == "shipped default bundle" and default["serving"] is True

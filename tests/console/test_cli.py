@@ -23,9 +23,21 @@ def _free_port() -> int:
 
 
 def _twinai(args: list[str], data_dir: Path, **env: str) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "twinai.cli.main", "console", "--data-dir", str(data_dir), *args],
+        [
+            sys.executable,
+            "-m",
+            "twinai.cli.main",
+            "console",
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ],
         cwd=REPO,
         env={**clean, "PYTHONPATH": str(REPO / "src"), **env},
         stdin=subprocess.DEVNULL,
@@ -44,7 +56,9 @@ def test_setup_without_an_operator_says_which_variables_to_set(tmp_path: Path) -
 
 
 def test_setup_refuses_a_weak_operator_password(tmp_path: Path) -> None:
-    process = _twinai(["--setup-only"], tmp_path, TWINAI_ADMIN_USER="op", TWINAI_ADMIN_PASSWORD="123")
+    process = _twinai(
+        ["--setup-only"], tmp_path, TWINAI_ADMIN_USER="op", TWINAI_ADMIN_PASSWORD="123"
+    )
     output, _ = process.communicate(timeout=120)
 
     assert process.returncode == 2
@@ -54,12 +68,17 @@ def test_setup_refuses_a_weak_operator_password(tmp_path: Path) -> None:
 def test_console_starts_from_nothing_and_serves_its_pages(tmp_path: Path) -> None:
     port = _free_port()
     process = _twinai(
-        ["--port", str(port)], tmp_path,
-        TWINAI_ADMIN_USER="op", TWINAI_ADMIN_PASSWORD="correct horse battery",
+        ["--port", str(port)],
+        tmp_path,
+        TWINAI_ADMIN_USER="op",
+        TWINAI_ADMIN_PASSWORD="correct horse battery",
     )
     try:
         login = _get(f"http://127.0.0.1:{port}/accounts/login/", process)
-        chart = _get(f"http://127.0.0.1:{port}/static/twinai/vendor/chart-4.6.1.umd.min.js", process)
+        chart = _get(
+            f"http://127.0.0.1:{port}/static/twinai/vendor/chart-4.6.1.umd.min.js",
+            process,
+        )
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
@@ -80,7 +99,9 @@ def _get(url: str, process: subprocess.Popen[str]) -> bytes:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"console exited early: {process.stdout.read() if process.stdout else ''}")
+            raise AssertionError(
+                f"console exited early: {process.stdout.read() if process.stdout else ''}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return bytes(response.read())

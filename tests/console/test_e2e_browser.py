@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,9 +30,14 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed"
+)
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -64,21 +68,36 @@ def _sign_in(page: object, base: str, username: str, password: str) -> None:
 
 
 def test_register_authorise_predict_and_download(
-    live_server: object, browser: object, operator: User, serving: Path, shots: Path, tmp_path: Path
+    live_server: object,
+    browser: object,
+    operator: User,
+    serving: Path,
+    shots: Path,
+    tmp_path: Path,
 ) -> None:
     (capture,) = need_data("ndpi/tcp_scan.pcapng")
     meta = json.loads((serving / "bundle.json").read_text())
-    ModelBundle.objects.create(name="test bundle (lab captures)", path=str(serving), metrics=finite_rows(meta["metrics"]))
+    ModelBundle.objects.create(
+        name="test bundle (lab captures)",
+        path=str(serving),
+        metrics=finite_rows(meta["metrics"]),
+    )
     base = str(live_server)
     visitor = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    staff = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)  # type: ignore[attr-defined]
+    staff = browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )  # type: ignore[attr-defined]
     rosa, olga = visitor.new_page(), staff.new_page()
 
     # 1. A remote user registers and is told to wait.
     rosa.goto(f"{base}/accounts/register/")
     for field, value in {
-        "username": "rosa", "email": "rosa@example.org", "password1": "a-long-Passphrase-9",
-        "password2": "a-long-Passphrase-9", "organisation": "Rosa Cameras Ltd", "address": "5 Harbour Road",
+        "username": "rosa",
+        "email": "rosa@example.org",
+        "password1": "a-long-Passphrase-9",
+        "password2": "a-long-Passphrase-9",
+        "organisation": "Rosa Cameras Ltd",
+        "address": "5 Harbour Road",
     }.items():
         rosa.fill(f"#id_{field}", value)
     rosa.screenshot(path=shots / "register.png", full_page=True)
@@ -99,9 +118,18 @@ def test_register_authorise_predict_and_download(
     # 3. She signs in and predicts one connection, then a capture.
     _sign_in(rosa, base, "rosa", "a-long-Passphrase-9")
     assert rosa.url.endswith("/predict/")
-    for field, value in {"duration_s": "0", "orig_pkts": "1", "resp_pkts": "0", "orig_bytes": "0",
-                         "resp_bytes": "0", "orig_ip_bytes": "44", "resp_ip_bytes": "0",
-                         "src_ip": "10.0.0.66", "dst_ip": "10.0.0.5", "dst_port": "23"}.items():
+    for field, value in {
+        "duration_s": "0",
+        "orig_pkts": "1",
+        "resp_pkts": "0",
+        "orig_bytes": "0",
+        "resp_bytes": "0",
+        "orig_ip_bytes": "44",
+        "resp_ip_bytes": "0",
+        "src_ip": "10.0.0.66",
+        "dst_ip": "10.0.0.5",
+        "dst_port": "23",
+    }.items():
         rosa.fill(f"#id_one-{field}", value)
     rosa.screenshot(path=shots / "predict.png", full_page=True)
     # Enter submits like the button; a click right after a full-page
@@ -142,12 +170,19 @@ def test_register_authorise_predict_and_download(
     assert sorted(r["verdict"] for r in rows).count(one_verdict) >= 1
 
     # The remaining operator pages, for the docs.
-    for name, path in [("operator-dashboard", "/operator/"), ("operator-results", "/operator/results/"),
-                       ("operator-training", "/operator/training/"), ("operator-datasets", "/operator/datasets/"),
-                       ("operator-bundles", "/operator/bundles/"), ("operator-audit", "/operator/audit/")]:
+    for name, path in [
+        ("operator-dashboard", "/operator/"),
+        ("operator-results", "/operator/results/"),
+        ("operator-training", "/operator/training/"),
+        ("operator-datasets", "/operator/datasets/"),
+        ("operator-bundles", "/operator/bundles/"),
+        ("operator-audit", "/operator/audit/"),
+    ]:
         olga.goto(f"{base}{path}")
         olga.screenshot(path=shots / f"{name}.png", full_page=True)
     olga.goto(f"{base}/operator/results/")
-    assert olga.evaluate("window.twinaiCharts['accuracy-chart'].data.labels.length") >= 2
+    assert (
+        olga.evaluate("window.twinaiCharts['accuracy-chart'].data.labels.length") >= 2
+    )
     rosa.goto(f"{base}/operator/")
     assert "This page is for operators" in rosa.inner_text("main")

@@ -17,7 +17,9 @@ from twinai.console.exports import neutralise_cell, to_csv
 from .conftest import client_for, make_user
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"])
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
+)
 def test_text_that_a_spreadsheet_would_run_gets_an_apostrophe(text: str) -> None:
     assert neutralise_cell(text) == "'" + text
 
@@ -55,12 +57,16 @@ def _hostile_prediction(owner: User) -> Prediction:
     )
 
 
-def test_operator_csv_neutralises_usernames_and_labels(operator: User, db: None) -> None:
+def test_operator_csv_neutralises_usernames_and_labels(
+    operator: User, db: None
+) -> None:
     # Django usernames may start with + - @, all formula starters.
     owner = make_user("@SUM(1+1)")
     _hostile_prediction(owner)
 
-    response = client_for(operator).get(reverse("predictions-download", kwargs={"fmt": "csv"}))
+    response = client_for(operator).get(
+        reverse("predictions-download", kwargs={"fmt": "csv"})
+    )
 
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert rows[0]["user"] == "'@SUM(1+1)"
@@ -69,10 +75,14 @@ def test_operator_csv_neutralises_usernames_and_labels(operator: User, db: None)
     assert rows[0]["duration_s"] == "0.25"
 
 
-def test_json_download_keeps_values_and_parses_reasons(operator: User, remote: User) -> None:
+def test_json_download_keeps_values_and_parses_reasons(
+    operator: User, remote: User
+) -> None:
     _hostile_prediction(remote)
 
-    response = client_for(operator).get(reverse("predictions-download", kwargs={"fmt": "json"}))
+    response = client_for(operator).get(
+        reverse("predictions-download", kwargs={"fmt": "json"})
+    )
 
     (record,) = json.loads(response.content)
     assert record["attack_type"] == "=cmd|' /C calc'!A0"
@@ -80,7 +90,9 @@ def test_json_download_keeps_values_and_parses_reasons(operator: User, remote: U
     assert record["scan_score"] == 0.9
 
 
-def test_operator_download_follows_the_filter(operator: User, remote: User, other_remote: User) -> None:
+def test_operator_download_follows_the_filter(
+    operator: User, remote: User, other_remote: User
+) -> None:
     _hostile_prediction(remote)
     _hostile_prediction(other_remote)
 

@@ -50,7 +50,11 @@ def test_one_connection_is_judged_and_stored(serving: Path, remote: User) -> Non
     assert 0.0 <= prediction.scan_score <= 1.0 and 0.0 <= prediction.ddos_score <= 1.0
     assert prediction.features["orig_ip_bytes"] == 44
     assert prediction.features["is_tcp"] == 1 and prediction.features["is_udp"] == 0
-    assert (prediction.dst_ip, prediction.dst_port, prediction.protocol) == ("10.0.0.5", 23, 6)
+    assert (prediction.dst_ip, prediction.dst_port, prediction.protocol) == (
+        "10.0.0.5",
+        23,
+        6,
+    )
     assert batch.bundle == str(serving)
     page = client.get(response["Location"]).content.decode()
     assert f'class="pill {prediction.verdict}"' in page
@@ -67,10 +71,14 @@ def test_form_refuses_ip_bytes_below_payload(remote: User) -> None:
 
 
 def test_capture_upload_judges_every_flow(serving: Path, remote: User) -> None:
-    (capture,) = need_data("stopddos/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng")
+    (capture,) = need_data(
+        "stopddos/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng"
+    )
     client = client_for(remote)
 
-    response = client.post(reverse("predict"), {"action": "batch", "batch-file": _upload(capture)})
+    response = client.post(
+        reverse("predict"), {"action": "batch", "batch-file": _upload(capture)}
+    )
 
     batch = PredictionBatch.objects.get(owner=remote)
     assert response.status_code == 302
@@ -81,7 +89,9 @@ def test_capture_upload_judges_every_flow(serving: Path, remote: User) -> None:
     expected = load_bundle(serving).predict(meter_files([str(capture)]))
     stored = list(batch.predictions.order_by("row"))
     assert [p.verdict for p in stored] == expected["verdict"].to_list()
-    assert [p.ddos_score for p in stored] == pytest.approx(expected["ddos_score"].to_list())
+    assert [p.ddos_score for p in stored] == pytest.approx(
+        expected["ddos_score"].to_list()
+    )
     assert [p.attack_type or None for p in stored] == expected["attack_type"].to_list()
     flagged = [p for p in stored if p.verdict != "benign"]
     assert flagged and all(json.loads(p.reasons) for p in flagged)
@@ -90,7 +100,9 @@ def test_capture_upload_judges_every_flow(serving: Path, remote: User) -> None:
 def test_flow_csv_upload_goes_through_the_importer(serving: Path, remote: User) -> None:
     (conn_log,) = need_data("slips/port-scans/vertical/conn.log")
 
-    client_for(remote).post(reverse("predict"), {"action": "batch", "batch-file": _upload(conn_log)})
+    client_for(remote).post(
+        reverse("predict"), {"action": "batch", "batch-file": _upload(conn_log)}
+    )
 
     batch = PredictionBatch.objects.get(owner=remote)
     assert batch.source == Source.FLOW_FILE
@@ -103,7 +115,9 @@ def test_a_file_that_is_no_capture_nor_flow_file_is_refused_with_its_name(
 ) -> None:
     junk = SimpleUploadedFile("notes.csv", b"hello,world\n1,2\n")
 
-    response = client_for(remote).post(reverse("predict"), {"action": "batch", "batch-file": junk})
+    response = client_for(remote).post(
+        reverse("predict"), {"action": "batch", "batch-file": junk}
+    )
 
     text = response.content.decode()
     assert response.status_code == 200
@@ -111,7 +125,9 @@ def test_a_file_that_is_no_capture_nor_flow_file_is_refused_with_its_name(
     assert not PredictionBatch.objects.exists()
 
 
-def test_history_lists_only_own_batches(serving: Path, remote: User, other_remote: User) -> None:
+def test_history_lists_only_own_batches(
+    serving: Path, remote: User, other_remote: User
+) -> None:
     client_for(other_remote).post(reverse("predict"), SYN_PROBE)
     client_for(remote).post(reverse("predict"), SYN_PROBE | {"one-dst_port": "2323"})
 
@@ -131,7 +147,9 @@ def test_operator_sees_every_prediction_filtered_and_in_the_ratio(
     other = {"benign": "scan", "scan": "ddos", "ddos": "benign"}[prediction.verdict]
     client = client_for(operator)
 
-    table = client.get(reverse("predictions"), {"verdict": prediction.verdict, "user": "rita"})
+    table = client.get(
+        reverse("predictions"), {"verdict": prediction.verdict, "user": "rita"}
+    )
     empty = client.get(reverse("predictions"), {"verdict": other})
     ratio = client.get(reverse("ratio"))
 
@@ -147,8 +165,12 @@ def test_operator_sees_every_prediction_filtered_and_in_the_ratio(
 def test_dashboard_counts_flows_alerts_and_waiting_users(
     serving: Path, remote: User, pending: User, operator: User
 ) -> None:
-    (capture,) = need_data("stopddos/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng")
-    client_for(remote).post(reverse("predict"), {"action": "batch", "batch-file": _upload(capture)})
+    (capture,) = need_data(
+        "stopddos/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng"
+    )
+    client_for(remote).post(
+        reverse("predict"), {"action": "batch", "batch-file": _upload(capture)}
+    )
 
     context = client_for(operator).get(reverse("dashboard")).context
 
@@ -164,9 +186,14 @@ def test_batch_download_holds_every_flow(serving: Path, remote: User, fmt: str) 
     client.post(reverse("predict"), SYN_PROBE)
     batch = PredictionBatch.objects.get()
 
-    response = client.get(reverse("batch-download", kwargs={"batch_id": batch.pk, "fmt": fmt}))
+    response = client.get(
+        reverse("batch-download", kwargs={"batch_id": batch.pk, "fmt": fmt})
+    )
 
-    assert response["Content-Disposition"] == f'attachment; filename="twinai-batch-{batch.pk}.{fmt}"'
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="twinai-batch-{batch.pk}.{fmt}"'
+    )
     body = response.content.decode()
     if fmt == "json":
         (record,) = json.loads(body)

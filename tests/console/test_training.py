@@ -20,7 +20,9 @@ JOB_TIMEOUT_S = 180
 
 def _joined_csv(tmp_path: Path) -> Path:
     """The three CIC-IDS2017 samples (same header) as one labelled file."""
-    parts = need_data(*(f"cicids2017-improved/{n}_5000.csv" for n in ("BENIGN", "DDoS", "Portscan")))
+    parts = need_data(
+        *(f"cicids2017-improved/{n}_5000.csv" for n in ("BENIGN", "DDoS", "Portscan"))
+    )
     lines = parts[0].read_text().splitlines(keepends=True)
     for part in parts[1:]:
         lines += part.read_text().splitlines(keepends=True)[1:]
@@ -45,11 +47,15 @@ def test_a_train_job_runs_in_the_background_and_its_bundle_can_serve(
 ) -> None:
     client = client_for(operator)
     csv = _joined_csv(tmp_path)
-    client.post(reverse("datasets"), {"name": "cic", "file": SimpleUploadedFile(csv.name, csv.read_bytes())})
+    client.post(
+        reverse("datasets"),
+        {"name": "cic", "file": SimpleUploadedFile(csv.name, csv.read_bytes())},
+    )
     dataset = Dataset.objects.get()
 
     started = client.post(
-        reverse("training"), {"dataset": dataset.pk, "fold": "both", "models": ["lightgbm"]}
+        reverse("training"),
+        {"dataset": dataset.pk, "fold": "both", "models": ["lightgbm"]},
     )
     job = _wait(TrainJob.objects.get())
 
@@ -59,13 +65,18 @@ def test_a_train_job_runs_in_the_background_and_its_bundle_can_serve(
     bundle = ModelBundle.objects.get()
     assert Path(bundle.path, "bundle.json").exists()
     splits = {(m["fold"], m["model"], m["split"]) for m in bundle.metrics}
-    assert {("prevention", "lightgbm", "train"), ("detection", "lightgbm", "test")} <= splits
+    assert {
+        ("prevention", "lightgbm", "train"),
+        ("detection", "lightgbm", "test"),
+    } <= splits
 
     results = client.get(reverse("results"))
     chart = results.context["chart"]
     assert len(chart["labels"]) == len(chart["train"]) == len(chart["test"]) >= 2
     assert all(0.0 <= a <= 1.0 for a in chart["train"] + chart["test"])
-    progress = client.get(reverse("job", kwargs={"job_id": job.pk}), {"format": "json"}).json()
+    progress = client.get(
+        reverse("job", kwargs={"job_id": job.pk}), {"format": "json"}
+    ).json()
     assert progress["status"] == "done"
 
     client.post(reverse("bundle-serve", kwargs={"bundle_id": bundle.pk}))
@@ -73,12 +84,20 @@ def test_a_train_job_runs_in_the_background_and_its_bundle_can_serve(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_on_flows_without_attacks_fails_with_the_library_message(operator: User) -> None:
+def test_a_job_on_flows_without_attacks_fails_with_the_library_message(
+    operator: User,
+) -> None:
     (conn_log,) = need_data("slips/port-scans/vertical/conn.log")
     client = client_for(operator)
-    client.post(reverse("datasets"), {"name": "zeek", "file": SimpleUploadedFile("conn.log", conn_log.read_bytes())})
+    client.post(
+        reverse("datasets"),
+        {"name": "zeek", "file": SimpleUploadedFile("conn.log", conn_log.read_bytes())},
+    )
 
-    client.post(reverse("training"), {"dataset": Dataset.objects.get().pk, "fold": "both", "models": ["lightgbm"]})
+    client.post(
+        reverse("training"),
+        {"dataset": Dataset.objects.get().pk, "fold": "both", "models": ["lightgbm"]},
+    )
     job = _wait(TrainJob.objects.get())
 
     assert job.status == JobStatus.FAILED

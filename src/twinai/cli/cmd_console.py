@@ -28,14 +28,22 @@ def _first_operator() -> None:
         click.echo("No operator account yet; create one.")
         username = username or click.prompt("Operator username")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    bootstrap.create_operator(username, password, os.environ.get("TWINAI_ADMIN_EMAIL", ""))
+    bootstrap.create_operator(
+        username, password, os.environ.get("TWINAI_ADMIN_EMAIL", "")
+    )
     click.echo(f"Operator {username!r} created.")
 
 
 @click.command("console")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port.",
 )
 @click.option(
     "--data-dir",
@@ -43,8 +51,12 @@ def _first_operator() -> None:
     default=None,
     help="Database, uploads and bundles [default: $TWINAI_DATA_DIR or ~/.local/share/twinai].",
 )
-@click.option("--production", is_flag=True, help="Use the production settings (TLS, secrets).")
-@click.option("--setup-only", is_flag=True, help="Prepare database and operator, then exit.")
+@click.option(
+    "--production", is_flag=True, help="Use the production settings (TLS, secrets)."
+)
+@click.option(
+    "--setup-only", is_flag=True, help="Prepare database and operator, then exit."
+)
 def command(
     host: str, port: int, data_dir: Path | None, production: bool, setup_only: bool
 ) -> None:

@@ -36,7 +36,10 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     abandoned = fail_abandoned()
     if abandoned:
-        log.warning("%d train jobs were left running by a stopped console; marked failed", abandoned)
+        log.warning(
+            "%d train jobs were left running by a stopped console; marked failed",
+            abandoned,
+        )
 
 
 def operator_exists() -> bool:
@@ -58,7 +61,9 @@ def create_operator(username: str, password: str, email: str = "") -> None:
     if not username:
         raise InputError("the operator needs a username (TWINAI_ADMIN_USER)")
     if User.objects.filter(username=username).exists():
-        raise InputError(f"a user named {username!r} exists already; choose another name")
+        raise InputError(
+            f"a user named {username!r} exists already; choose another name"
+        )
     candidate = User(username=username, email=email)
     try:
         validate_password(password, candidate)
@@ -68,7 +73,9 @@ def create_operator(username: str, password: str, email: str = "") -> None:
         ) from None
 
     with transaction.atomic():
-        user = User.objects.create_user(username=username, email=email, password=password)
+        user = User.objects.create_user(
+            username=username, email=email, password=password
+        )
         Profile.objects.create(
             user=user,
             role=Role.OPERATOR,

@@ -50,9 +50,7 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(
-            f"{name}={value!r} is not a whole number"
-        ) from None
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
     if number < minimum:
         raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}")
     return number

@@ -49,7 +49,10 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def to_json(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A JSON list of objects; values keep their JSON types."""
     records = [
-        {c: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(columns, row)}
+        {
+            c: (v.isoformat() if isinstance(v, datetime) else v)
+            for c, v in zip(columns, row)
+        }
         for row in rows
     ]
     return json.dumps(records, indent=1)

@@ -25,12 +25,18 @@ urlpatterns = [
     # operator
     path("operator/", detection_admin.dashboard, name="dashboard"),
     path("operator/datasets/", training.datasets, name="datasets"),
-    path("operator/datasets/<int:dataset_id>/", training.dataset_detail, name="dataset"),
+    path(
+        "operator/datasets/<int:dataset_id>/", training.dataset_detail, name="dataset"
+    ),
     path("operator/training/", training.training, name="training"),
     path("operator/training/jobs/<int:job_id>/", training.job_detail, name="job"),
     path("operator/results/", training.results, name="results"),
     path("operator/bundles/", training.bundles, name="bundles"),
-    path("operator/bundles/<int:bundle_id>/serve/", training.bundle_serve, name="bundle-serve"),
+    path(
+        "operator/bundles/<int:bundle_id>/serve/",
+        training.bundle_serve,
+        name="bundle-serve",
+    ),
     path("operator/predictions/", detection_admin.predictions, name="predictions"),
     path(
         "operator/predictions/download.<str:fmt>",

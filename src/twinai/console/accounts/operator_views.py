@@ -41,7 +41,9 @@ def user_decide(request: HttpRequest, user_id: int, action: str) -> HttpResponse
     audit.record(
         request, action, target=profile.user, detail=f"{before} -> {profile.status}"
     )
-    messages.success(request, f"{profile.user.username}: {profile.get_status_display()}.")
+    messages.success(
+        request, f"{profile.user.username}: {profile.get_status_display()}."
+    )
     return redirect("operator-users")
 
 

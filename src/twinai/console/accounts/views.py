@@ -146,5 +146,7 @@ def token_rotate(request: HttpRequest) -> HttpResponse:
     Token.objects.filter(user=request.user).delete()
     Token.objects.create(user=request.user)
     audit.record(request, "api-token-rotate", target=request.user)
-    messages.success(request, "New API token created; the previous one no longer works.")
+    messages.success(
+        request, "New API token created; the previous one no longer works."
+    )
     return redirect("accounts:profile")

@@ -33,7 +33,9 @@ class FlowSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if sum(attrs[f] for f in _FLAGS) > 1:
-            raise serializers.ValidationError("at most one of is_tcp, is_udp, is_icmp may be 1")
+            raise serializers.ValidationError(
+                "at most one of is_tcp, is_udp, is_icmp may be 1"
+            )
         return attrs
 
 

@@ -11,7 +11,9 @@ urlpatterns = [
     path("models/", views.ModelsView.as_view(), name="api-models"),
     path(
         "schema/",
-        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        SpectacularAPIView.as_view(
+            permission_classes=[AllowAny], authentication_classes=[]
+        ),
         name="api-schema",
     ),
 ]

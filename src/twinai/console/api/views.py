@@ -12,18 +12,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from twinai.console.detection import predicting
-from twinai.console.detection.models import Source
-from twinai.console.training.models import ModelBundle, serving_bundle_path
 from twinai.console.api.serializers import (
     BundleSerializer,
     PredictRequestSerializer,
     PredictResponseSerializer,
 )
+from twinai.console.detection import predicting
+from twinai.console.detection.models import Source
+from twinai.console.training.models import ModelBundle, serving_bundle_path
 from twinai.errors import TwinAIError
 from twinai.flows.schema import UNIVERSAL_COLUMNS
 
-_INTEGER_COLUMNS = {c for c in UNIVERSAL_COLUMNS if c not in ("duration_s", "pkt_ratio")}
+_INTEGER_COLUMNS = {
+    c for c in UNIVERSAL_COLUMNS if c not in ("duration_s", "pkt_ratio")
+}
 
 
 def _frame(flows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -48,7 +50,9 @@ def _reasons(text: str) -> Any:
 class PredictView(APIView):
     """Judge a batch of flows with the serving bundle; the batch is kept in history."""
 
-    @extend_schema(request=PredictRequestSerializer, responses=PredictResponseSerializer)
+    @extend_schema(
+        request=PredictRequestSerializer, responses=PredictResponseSerializer
+    )
     def post(self, request: Request) -> Response:
         body = PredictRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -57,7 +61,9 @@ class PredictView(APIView):
                 request.user, _frame(body.validated_data["flows"]), source=Source.API
             )
         except TwinAIError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(
+                {"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+            )
 
         results = [
             {

@@ -12,7 +12,9 @@ _COUNT = {"min_value": 0, "max_value": 10**12}
 class ConnectionForm(forms.Form):
     """One connection's universal features, as a Zeek conn.log row gives them."""
 
-    protocol = forms.ChoiceField(choices=[("tcp", "TCP"), ("udp", "UDP"), ("icmp", "ICMP")])
+    protocol = forms.ChoiceField(
+        choices=[("tcp", "TCP"), ("udp", "UDP"), ("icmp", "ICMP")]
+    )
     duration_s = forms.FloatField(min_value=0, max_value=10**7, label="Duration (s)")
     orig_pkts = forms.IntegerField(label="Packets sent by the source", **_COUNT)
     resp_pkts = forms.IntegerField(label="Packets sent back", **_COUNT)
@@ -21,17 +23,30 @@ class ConnectionForm(forms.Form):
     orig_ip_bytes = forms.IntegerField(label="IP bytes sent", **_COUNT)
     resp_ip_bytes = forms.IntegerField(label="IP bytes back", **_COUNT)
     missed_bytes = forms.IntegerField(initial=0, label="Missed bytes", **_COUNT)
-    src_ip = forms.GenericIPAddressField(required=False, label="Source address (optional)")
-    dst_ip = forms.GenericIPAddressField(required=False, label="Destination address (optional)")
+    src_ip = forms.GenericIPAddressField(
+        required=False, label="Source address (optional)"
+    )
+    dst_ip = forms.GenericIPAddressField(
+        required=False, label="Destination address (optional)"
+    )
     dst_port = forms.IntegerField(
-        required=False, min_value=0, max_value=65535, label="Destination port (optional)"
+        required=False,
+        min_value=0,
+        max_value=65535,
+        label="Destination port (optional)",
     )
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        for payload, ip_bytes in (("orig_bytes", "orig_ip_bytes"), ("resp_bytes", "resp_ip_bytes")):
+        for payload, ip_bytes in (
+            ("orig_bytes", "orig_ip_bytes"),
+            ("resp_bytes", "resp_ip_bytes"),
+        ):
             if payload in data and ip_bytes in data and data[ip_bytes] < data[payload]:
-                self.add_error(ip_bytes, "IP bytes include headers: they cannot be below payload bytes.")
+                self.add_error(
+                    ip_bytes,
+                    "IP bytes include headers: they cannot be below payload bytes.",
+                )
         return data
 
 
@@ -46,5 +61,9 @@ class PredictionFilter(forms.Form):
     attack_type = forms.CharField(max_length=100, required=False)
     user = forms.CharField(max_length=150, required=False)
     source = forms.ChoiceField(choices=[("", "any")] + Source.choices, required=False)
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -26,7 +26,9 @@ class PredictionBatch(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     file_name = models.CharField(max_length=255, blank=True)
-    bundle = models.CharField(max_length=500, help_text="bundle path or (shipped default)")
+    bundle = models.CharField(
+        max_length=500, help_text="bundle path or (shipped default)"
+    )
     flow_count = models.PositiveIntegerField(default=0)
     report = models.TextField(blank=True)
 

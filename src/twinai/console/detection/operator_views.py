@@ -35,7 +35,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .count(),
         "scan_flows": alerts.filter(verdict=Verdict.SCAN).count(),
         "floods": alerts.filter(verdict=Verdict.DDOS).count(),
-        "waiting": Profile.objects.filter(role=Role.REMOTE, status=Status.PENDING).count(),
+        "waiting": Profile.objects.filter(
+            role=Role.REMOTE, status=Status.PENDING
+        ).count(),
         "datasets": Dataset.objects.count(),
         "jobs": TrainJob.objects.all()[:5],
         "serving": serving_bundle_path() or "(shipped default)",
@@ -75,7 +77,9 @@ def ratio(request: HttpRequest) -> HttpResponse:
     """Shares of benign / scan / DDoS and of each attack type over a period."""
     data = request.GET.copy()
     if not data.get("since") and not data.get("until"):
-        data["since"] = (timezone.localdate() - timedelta(days=DEFAULT_RATIO_DAYS)).isoformat()
+        data["since"] = (
+            timezone.localdate() - timedelta(days=DEFAULT_RATIO_DAYS)
+        ).isoformat()
     form = PredictionFilter(data)
     qs = Prediction.objects.all()
     if form.is_valid():
@@ -84,7 +88,12 @@ def ratio(request: HttpRequest) -> HttpResponse:
     chart = {
         "verdicts": {v["label"]: v["count"] for v in summary["verdicts"]},
         "attack_types": {
-            f'{a["verdict"]}/{a["attack_type"]}': a["count"] for a in summary["attack_types"]
+            f"{a['verdict']}/{a['attack_type']}": a["count"]
+            for a in summary["attack_types"]
         },
     }
-    return render(request, "operator/ratio.html", {"form": form, "summary": summary, "chart": chart})
+    return render(
+        request,
+        "operator/ratio.html",
+        {"form": form, "summary": summary, "chart": chart},
+    )

@@ -65,7 +65,9 @@ def flows_from_upload(stored: StoredUpload) -> tuple[pl.DataFrame, str]:
             result = services.read_flow_file(stored.path, fmt)
     except InputError as exc:
         # The stored name is a random token; the user knows the file by theirs.
-        raise ValidationError(str(exc).replace(str(stored.path), stored.original_name)) from None
+        raise ValidationError(
+            str(exc).replace(str(stored.path), stored.original_name)
+        ) from None
     flows, report = result.flows, result.report
     check_flow_count(flows.height, stored.original_name)
     return flows, report
@@ -113,7 +115,9 @@ def predict_and_store(
         )
         rows = [
             _prediction(batch, owner, now, index, flow, verdict)
-            for index, (flow, verdict) in enumerate(zip(inputs, verdicts.iter_rows(named=True)))
+            for index, (flow, verdict) in enumerate(
+                zip(inputs, verdicts.iter_rows(named=True))
+            )
         ]
         Prediction.objects.bulk_create(rows, batch_size=2000)
     return batch

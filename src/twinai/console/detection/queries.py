@@ -10,8 +10,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 
-from twinai.console.exports import to_csv, to_json
 from twinai.console.detection.models import Prediction, Verdict
+from twinai.console.exports import to_csv, to_json
 from twinai.flows.schema import UNIVERSAL_COLUMNS
 
 EXPORT_COLUMNS = (
@@ -36,7 +36,9 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def apply_filter(qs: QuerySet[Prediction], data: dict[str, Any]) -> QuerySet[Prediction]:
+def apply_filter(
+    qs: QuerySet[Prediction], data: dict[str, Any]
+) -> QuerySet[Prediction]:
     """Narrow predictions by the cleaned fields of a PredictionFilter."""
     if data.get("verdict"):
         qs = qs.filter(verdict=data["verdict"])
@@ -61,7 +63,9 @@ def _share(count: int, total: int) -> dict[str, Any]:
 def ratio(qs: QuerySet[Prediction]) -> dict[str, Any]:
     """Counts and shares per verdict and per attack type."""
     total = qs.count()
-    by_verdict = dict(qs.values_list("verdict").annotate(n=Count("id")).values_list("verdict", "n"))
+    by_verdict = dict(
+        qs.values_list("verdict").annotate(n=Count("id")).values_list("verdict", "n")
+    )
     verdicts = [
         {"verdict": v, "label": label, **_share(by_verdict.get(v, 0), total)}
         for v, label in Verdict.choices
@@ -77,7 +81,9 @@ def ratio(qs: QuerySet[Prediction]) -> dict[str, Any]:
 
 
 def _export_rows(qs: QuerySet[Prediction]) -> Any:
-    for p in qs.select_related("owner").order_by("created", "batch_id", "row").iterator():
+    for p in (
+        qs.select_related("owner").order_by("created", "batch_id", "row").iterator()
+    ):
         yield [
             p.created,
             p.owner.username,

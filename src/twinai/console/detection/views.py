@@ -47,7 +47,9 @@ def predict(request: HttpRequest) -> HttpResponse:
     try:
         if action == "one" and one.is_valid():
             flows = predicting.connection_frame(one.cleaned_data)
-            result = predicting.predict_and_store(request.user, flows, source=Source.FORM)
+            result = predicting.predict_and_store(
+                request.user, flows, source=Source.FORM
+            )
             return redirect("batch", batch_id=result.pk)
         if action == "batch" and batch.is_valid():
             return _predict_upload(request, batch)
@@ -63,19 +65,31 @@ def _predict_upload(request: HttpRequest, form: BatchForm) -> HttpResponse:
         stored = check_and_store(upload, "predict")
     except ValidationError as exc:
         form.add_error("file", exc)
-        return render(request, "detection/predict.html", {"one": ConnectionForm(prefix="one"), "batch": form})
+        return render(
+            request,
+            "detection/predict.html",
+            {"one": ConnectionForm(prefix="one"), "batch": form},
+        )
 
     try:
         flows, report = predicting.flows_from_upload(stored)
     except ValidationError as exc:
         form.add_error("file", exc)
-        return render(request, "detection/predict.html", {"one": ConnectionForm(prefix="one"), "batch": form})
+        return render(
+            request,
+            "detection/predict.html",
+            {"one": ConnectionForm(prefix="one"), "batch": form},
+        )
     finally:
         stored.path.unlink(missing_ok=True)
 
     source = Source.CAPTURE if stored.kind == "capture" else Source.FLOW_FILE
     result = predicting.predict_and_store(
-        request.user, flows, source=source, file_name=stored.original_name, report=report
+        request.user,
+        flows,
+        source=source,
+        file_name=stored.original_name,
+        report=report,
     )
     return redirect("batch", batch_id=result.pk)
 
@@ -90,7 +104,9 @@ def _reasons(text: str) -> Any:
 @authorised_required
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_for(request, batch_id)
-    page = Paginator(batch.predictions.order_by("row"), 100).get_page(request.GET.get("page"))
+    page = Paginator(batch.predictions.order_by("row"), 100).get_page(
+        request.GET.get("page")
+    )
     rows = [(p, _reasons(p.reasons)) for p in page]
     summary = queries.ratio(batch.predictions.all())
     context = {"batch": batch, "page": page, "rows": rows, "summary": summary}

@@ -5,9 +5,7 @@ from typing import Any
 from django import forms
 
 from twinai.console import services
-
 from twinai.console.training.models import Dataset, Fold
-
 
 
 class DatasetForm(forms.Form):

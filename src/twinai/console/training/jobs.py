@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from twinai.console import services
 from twinai.console.training.models import Fold, JobStatus, ModelBundle, TrainJob
-from twinai.labels import family
 from twinai.console.uploads import remove_tree
+from twinai.labels import family
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,10 @@ __all__ = ["start", "fail_abandoned", "select_fold", "finite_rows"]
 # Progress writes are at most this often: each one is a database UPDATE.
 PROGRESS_WRITE_SECONDS = 1.0
 # Families each fold is trained on (benign is the negative class of both).
-_FOLD_FAMILIES = {Fold.PREVENTION: {"benign", "scan"}, Fold.DETECTION: {"benign", "ddos"}}
+_FOLD_FAMILIES = {
+    Fold.PREVENTION: {"benign", "scan"},
+    Fold.DETECTION: {"benign", "ddos"},
+}
 
 _slots = threading.BoundedSemaphore(settings.TRAIN_MAX_CONCURRENT_JOBS)
 
@@ -82,7 +85,9 @@ def _run(job_id: int) -> None:
         except Exception as exc:  # the job must end in a state a page can show
             log.exception("train job %s failed", job_id)
             TrainJob.objects.filter(pk=job_id).update(
-                status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished=timezone.now()
+                status=JobStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+                finished=timezone.now(),
             )
         finally:
             connection.close()
@@ -96,7 +101,9 @@ def _train(job_id: int) -> None:
     flows = select_fold(pl.read_parquet(job.dataset.flows_path), job.fold)
     out_dir = Path(settings.BUNDLE_DIR) / f"job-{job.pk}"
     try:
-        report = services.train(flows, out_dir, tuple(job.model_names), _Progress(job_id))
+        report = services.train(
+            flows, out_dir, tuple(job.model_names), _Progress(job_id)
+        )
     except Exception:
         remove_tree(out_dir)
         raise
@@ -120,7 +127,11 @@ def _train(job_id: int) -> None:
 def _metric_rows(report: Any) -> list[dict[str, Any]]:
     """TrainReport.metrics (a polars frame or a list of dicts) as JSON rows."""
     metrics = report.metrics
-    rows = metrics.to_dicts() if isinstance(metrics, pl.DataFrame) else [dict(r) for r in metrics]
+    rows = (
+        metrics.to_dicts()
+        if isinstance(metrics, pl.DataFrame)
+        else [dict(r) for r in metrics]
+    )
     return finite_rows(rows)
 
 
@@ -137,14 +148,18 @@ def _finite(value: Any) -> Any:
 
 def start(job: TrainJob) -> threading.Thread:
     """Run the job in a daemon thread; it waits for a free slot first."""
-    thread = threading.Thread(target=_run, args=(job.pk,), name=f"train-job-{job.pk}", daemon=True)
+    thread = threading.Thread(
+        target=_run, args=(job.pk,), name=f"train-job-{job.pk}", daemon=True
+    )
     thread.start()
     return thread
 
 
 def fail_abandoned() -> int:
     """Mark jobs a previous console process left queued or running as failed."""
-    return TrainJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    return TrainJob.objects.filter(
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(
         status=JobStatus.FAILED,
         error="the console stopped while the job ran; start it again",
         finished=timezone.now(),

@@ -33,7 +33,9 @@ class ModelBundle(models.Model):
     """A bundle directory the console knows; at most one serves predictions."""
 
     name = models.CharField(max_length=200)
-    path = models.CharField(max_length=1000, blank=True, help_text="empty: shipped default")
+    path = models.CharField(
+        max_length=1000, blank=True, help_text="empty: shipped default"
+    )
     created = models.DateTimeField(auto_now_add=True)
     serving = models.BooleanField(default=False)
     metrics = models.JSONField(default=list, help_text="TrainReport.metrics rows")

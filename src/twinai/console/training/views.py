@@ -64,7 +64,11 @@ def _import_dataset(request: HttpRequest, form: DatasetForm) -> Dataset | None:
     flows.write_parquet(flows_path)
     labels: dict[str, int] = {}
     if "label" in flows.columns:
-        labels = dict(Counter(flows.get_column("label").cast(pl.String).fill_null("(none)").to_list()))
+        labels = dict(
+            Counter(
+                flows.get_column("label").cast(pl.String).fill_null("(none)").to_list()
+            )
+        )
     dataset = Dataset.objects.create(
         name=form.cleaned_data["name"],
         file_name=stored.original_name,
@@ -78,14 +82,20 @@ def _import_dataset(request: HttpRequest, form: DatasetForm) -> Dataset | None:
         report=report,
         uploaded_by=request.user,
     )
-    audit.record(request, "dataset-upload", detail=f"{dataset.name}: {flows.height} flows")
+    audit.record(
+        request, "dataset-upload", detail=f"{dataset.name}: {flows.height} flows"
+    )
     return dataset
 
 
 @operator_required
 def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = get_object_or_404(Dataset, pk=dataset_id)
-    preview = pl.read_parquet(dataset.flows_path, n_rows=PREVIEW_ROWS) if Path(dataset.flows_path).exists() else pl.DataFrame()
+    preview = (
+        pl.read_parquet(dataset.flows_path, n_rows=PREVIEW_ROWS)
+        if Path(dataset.flows_path).exists()
+        else pl.DataFrame()
+    )
     context = {
         "dataset": dataset,
         "columns": preview.columns,
@@ -115,10 +125,17 @@ def training(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(TrainJob.objects.select_related("dataset", "bundle"), pk=job_id)
+    job = get_object_or_404(
+        TrainJob.objects.select_related("dataset", "bundle"), pk=job_id
+    )
     if request.GET.get("format") == "json":
         return JsonResponse(
-            {"status": job.status, "progress": job.progress, "stage": job.stage, "error": job.error}
+            {
+                "status": job.status,
+                "progress": job.progress,
+                "stage": job.stage,
+                "error": job.error,
+            }
         )
     return render(request, "training/job.html", {"job": job})
 
@@ -128,7 +145,7 @@ def _chart(metrics: list[dict[str, Any]]) -> dict[str, Any]:
     labels: list[str] = []
     series: dict[str, dict[str, float]] = {"train": {}, "test": {}}
     for row in metrics:
-        key = f'{row.get("fold", "")} · {row.get("model", "")}'
+        key = f"{row.get('fold', '')} · {row.get('model', '')}"
         if key not in labels:
             labels.append(key)
         split = str(row.get("split", ""))
@@ -145,10 +162,19 @@ def _chart(metrics: list[dict[str, Any]]) -> dict[str, Any]:
 def results(request: HttpRequest) -> HttpResponse:
     """Accuracy bar chart and metrics table of one bundle (the latest by default)."""
     bundles = ModelBundle.objects.exclude(metrics=[])
-    chosen = bundles.filter(pk=request.GET.get("bundle")).first() if request.GET.get("bundle", "").isdigit() else None
+    chosen = (
+        bundles.filter(pk=request.GET.get("bundle")).first()
+        if request.GET.get("bundle", "").isdigit()
+        else None
+    )
     bundle = chosen or bundles.first()
     metrics = bundle.metrics if bundle else []
-    context = {"bundles": bundles, "bundle": bundle, "metrics": metrics, "chart": _chart(metrics)}
+    context = {
+        "bundles": bundles,
+        "bundle": bundle,
+        "metrics": metrics,
+        "chart": _chart(metrics),
+    }
     return render(request, "training/results.html", context)
 
 

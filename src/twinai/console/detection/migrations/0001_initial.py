@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,44 +14,129 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PredictionBatch',
+            name="PredictionBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('source', models.CharField(choices=[('form', 'One connection (form)'), ('capture', 'Capture upload'), ('flow-file', 'Flow file upload'), ('api', 'REST API')], max_length=16)),
-                ('file_name', models.CharField(blank=True, max_length=255)),
-                ('bundle', models.CharField(help_text='bundle path or (shipped default)', max_length=500)),
-                ('flow_count', models.PositiveIntegerField(default=0)),
-                ('report', models.TextField(blank=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("form", "One connection (form)"),
+                            ("capture", "Capture upload"),
+                            ("flow-file", "Flow file upload"),
+                            ("api", "REST API"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("file_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "bundle",
+                    models.CharField(
+                        help_text="bundle path or (shipped default)", max_length=500
+                    ),
+                ),
+                ("flow_count", models.PositiveIntegerField(default=0)),
+                ("report", models.TextField(blank=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batches",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(db_index=True)),
-                ('row', models.PositiveIntegerField(help_text='position of the flow in its input')),
-                ('src_ip', models.CharField(blank=True, max_length=45)),
-                ('dst_ip', models.CharField(blank=True, max_length=45)),
-                ('src_port', models.IntegerField(blank=True, null=True)),
-                ('dst_port', models.IntegerField(blank=True, null=True)),
-                ('protocol', models.IntegerField(blank=True, null=True)),
-                ('features', models.JSONField(default=dict, help_text='universal columns of the flow')),
-                ('verdict', models.CharField(choices=[('benign', 'Benign'), ('scan', 'Scan'), ('ddos', 'DDoS')], db_index=True, max_length=16)),
-                ('attack_type', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('scan_score', models.FloatField()),
-                ('ddos_score', models.FloatField()),
-                ('reasons', models.TextField(blank=True, help_text='JSON text from the bundle')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to=settings.AUTH_USER_MODEL)),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='detection.predictionbatch')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("created", models.DateTimeField(db_index=True)),
+                (
+                    "row",
+                    models.PositiveIntegerField(
+                        help_text="position of the flow in its input"
+                    ),
+                ),
+                ("src_ip", models.CharField(blank=True, max_length=45)),
+                ("dst_ip", models.CharField(blank=True, max_length=45)),
+                ("src_port", models.IntegerField(blank=True, null=True)),
+                ("dst_port", models.IntegerField(blank=True, null=True)),
+                ("protocol", models.IntegerField(blank=True, null=True)),
+                (
+                    "features",
+                    models.JSONField(
+                        default=dict, help_text="universal columns of the flow"
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("benign", "Benign"),
+                            ("scan", "Scan"),
+                            ("ddos", "DDoS"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "attack_type",
+                    models.CharField(blank=True, db_index=True, max_length=100),
+                ),
+                ("scan_score", models.FloatField()),
+                ("ddos_score", models.FloatField()),
+                (
+                    "reasons",
+                    models.TextField(blank=True, help_text="JSON text from the bundle"),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to="detection.predictionbatch",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', 'batch_id', 'row'],
-                'indexes': [models.Index(fields=['owner', 'created'], name='detection_p_owner_i_7ed9e8_idx')],
+                "ordering": ["-created", "batch_id", "row"],
+                "indexes": [
+                    models.Index(
+                        fields=["owner", "created"],
+                        name="detection_p_owner_i_7ed9e8_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,61 +14,161 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('file_name', models.CharField(max_length=255)),
-                ('path', models.CharField(help_text='the stored upload', max_length=1000)),
-                ('flows_path', models.CharField(help_text='the flow table (Parquet)', max_length=1000)),
-                ('kind', models.CharField(max_length=16)),
-                ('size_bytes', models.BigIntegerField()),
-                ('flow_count', models.PositiveIntegerField(default=0)),
-                ('column_count', models.PositiveIntegerField(default=0)),
-                ('label_counts', models.JSONField(default=dict)),
-                ('report', models.TextField(blank=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("file_name", models.CharField(max_length=255)),
+                (
+                    "path",
+                    models.CharField(help_text="the stored upload", max_length=1000),
+                ),
+                (
+                    "flows_path",
+                    models.CharField(
+                        help_text="the flow table (Parquet)", max_length=1000
+                    ),
+                ),
+                ("kind", models.CharField(max_length=16)),
+                ("size_bytes", models.BigIntegerField()),
+                ("flow_count", models.PositiveIntegerField(default=0)),
+                ("column_count", models.PositiveIntegerField(default=0)),
+                ("label_counts", models.JSONField(default=dict)),
+                ("report", models.TextField(blank=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ModelBundle',
+            name="ModelBundle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('path', models.CharField(blank=True, help_text='empty: shipped default', max_length=1000)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('serving', models.BooleanField(default=False)),
-                ('metrics', models.JSONField(default=list, help_text='TrainReport.metrics rows')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "path",
+                    models.CharField(
+                        blank=True, help_text="empty: shipped default", max_length=1000
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("serving", models.BooleanField(default=False)),
+                (
+                    "metrics",
+                    models.JSONField(
+                        default=list, help_text="TrainReport.metrics rows"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('serving', True)), fields=('serving',), name='one_serving_bundle')],
+                "ordering": ["-created", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("serving", True)),
+                        fields=("serving",),
+                        name="one_serving_bundle",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrainJob',
+            name="TrainJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fold', models.CharField(choices=[('both', 'Both folds'), ('prevention', 'Fold 1: prevention (scan)'), ('detection', 'Fold 2: detection (DDoS)')], default='both', max_length=16)),
-                ('model_names', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('progress', models.FloatField(default=0.0, help_text='0..1')),
-                ('stage', models.CharField(blank=True, max_length=200)),
-                ('error', models.TextField(blank=True)),
-                ('metrics', models.JSONField(default=list)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('bundle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='training.modelbundle')),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='training.dataset')),
-                ('started_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "fold",
+                    models.CharField(
+                        choices=[
+                            ("both", "Both folds"),
+                            ("prevention", "Fold 1: prevention (scan)"),
+                            ("detection", "Fold 2: detection (DDoS)"),
+                        ],
+                        default="both",
+                        max_length=16,
+                    ),
+                ),
+                ("model_names", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0, help_text="0..1")),
+                ("stage", models.CharField(blank=True, max_length=200)),
+                ("error", models.TextField(blank=True)),
+                ("metrics", models.JSONField(default=list)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="training.modelbundle",
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="training.dataset",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
     ]
