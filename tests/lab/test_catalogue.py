@@ -22,7 +22,10 @@ def test_catalogue_has_at_least_33_scans_and_60_ddos() -> None:
 def test_every_entry_has_a_valid_label_fold_and_direction() -> None:
     for entry in CATALOGUE:
         assert is_valid_label(entry.name), entry.name
-        assert entry.fold == {"scan": "prevention", "ddos": "detection"}[family(entry.name)]
+        assert (
+            entry.fold
+            == {"scan": "prevention", "ddos": "detection"}[family(entry.name)]
+        )
         assert entry.direction in DIRECTIONS
         assert entry.attackers and entry.victims
 
@@ -42,12 +45,51 @@ def test_every_command_is_bounded_in_packets_and_seconds(entry) -> None:  # type
 
 def test_nmap_techniques_and_tcp_flag_floods_are_all_there() -> None:
     nmap_flags = {arg for e in CATALOGUE if e.tool == "nmap" for arg in e.command}
-    for flag in ("-sS", "-sT", "-sU", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sO",
-                 "-sY", "-sZ", "-PE", "-PP", "-PM", "-PS", "-PA", "-PU", "-PR", "-sV", "-O",
-                 "-T0", "-T1", "-T2", "-T3", "-T4", "-T5", "-f", "-D", "--source-port"):
+    for flag in (
+        "-sS",
+        "-sT",
+        "-sU",
+        "-sA",
+        "-sW",
+        "-sM",
+        "-sN",
+        "-sF",
+        "-sX",
+        "-sO",
+        "-sY",
+        "-sZ",
+        "-PE",
+        "-PP",
+        "-PM",
+        "-PS",
+        "-PA",
+        "-PU",
+        "-PR",
+        "-sV",
+        "-O",
+        "-T0",
+        "-T1",
+        "-T2",
+        "-T3",
+        "-T4",
+        "-T5",
+        "-f",
+        "-D",
+        "--source-port",
+    ):
         assert flag in nmap_flags, flag
     names = {e.name for e in CATALOGUE}
-    for flag in ("syn", "ack", "syn-ack", "rst", "fin", "psh-ack", "urg", "xmas", "null"):
+    for flag in (
+        "syn",
+        "ack",
+        "syn-ack",
+        "rst",
+        "fin",
+        "psh-ack",
+        "urg",
+        "xmas",
+        "null",
+    ):
         assert f"ddos/tcp-{flag}-flood" in names
         assert f"ddos/tcp-{flag}-flood-spoofed" in names
         assert f"ddos/tcp-{flag}-flood-outbound" in names
@@ -82,26 +124,44 @@ def test_catalogue_table_ends_with_the_counts() -> None:
 
     assert result.exit_code == 0
     last = result.output.strip().splitlines()[-1]
-    assert last == (f"{len(CATALOGUE)} entries: {len(scan_entries())} scan, "
-                    f"{len(ddos_entries())} DDoS")
+    assert last == (
+        f"{len(CATALOGUE)} entries: {len(scan_entries())} scan, "
+        f"{len(ddos_entries())} DDoS"
+    )
 
 
 def test_dry_run_prints_the_plan_without_building(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "runs"
-    result = CliRunner().invoke(command, ["run", "--dry-run", "--out", str(out), "--only",
-                                          "scan/tcp-syn", "--only",
-                                          "ddos/tcp-syn-flood-botnet"])
+    result = CliRunner().invoke(
+        command,
+        [
+            "run",
+            "--dry-run",
+            "--out",
+            str(out),
+            "--only",
+            "scan/tcp-syn",
+            "--only",
+            "ddos/tcp-syn-flood-botnet",
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     syn = [line for line in lines if line.startswith("scan/tcp-syn ")]
     assert len(syn) == 1 and "nmap -n" in syn[0] and "-sS" in syn[0]
     botnet = [line for line in lines if line.startswith("ddos/tcp-syn-flood-botnet ")]
-    assert [line.split("[")[1].split()[0] for line in botnet] == ["atk1", "atk2", "atk3"]
+    assert [line.split("[")[1].split()[0] for line in botnet] == [
+        "atk1",
+        "atk2",
+        "atk3",
+    ]
     assert lines[-1] == "remove every namespace of the session"
     assert not out.exists()
 
 
 def test_unknown_entry_names_are_refused_with_the_fix() -> None:
-    with pytest.raises(InputError, match="unknown catalogue entries: scan/nope.*lab catalogue"):
+    with pytest.raises(
+        InputError, match="unknown catalogue entries: scan/nope.*lab catalogue"
+    ):
         entries_named(["scan/tcp-syn", "scan/nope"])

@@ -54,13 +54,17 @@ def session() -> str:
 
 
 @pytest.fixture(scope="module")
-def lab_run(tmp_path_factory: pytest.TempPathFactory, session: str,
-            ) -> tuple[Path, list[RunLabels], pl.DataFrame]:
+def lab_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    session: str,
+) -> tuple[Path, list[RunLabels], pl.DataFrame]:
     if _skip_reason():
         pytest.skip(str(_skip_reason()))
     out = tmp_path_factory.mktemp("lab")
-    runs = run_entries(entries_named(SMOKE_ENTRIES),
-                       RunOptions(out_dir=out, benign_seconds=3.0, session=session))
+    runs = run_entries(
+        entries_named(SMOKE_ENTRIES),
+        RunOptions(out_dir=out, benign_seconds=3.0, session=session),
+    )
     table, _ = build_dataset(out)
     return out, runs, table
 
@@ -97,16 +101,22 @@ def test_syn_scan_flows_come_from_the_attacker_and_hit_the_target(lab_run) -> No
 
 
 @needs_lab
-def test_benign_traffic_runs_under_attacks_and_is_never_labelled_attack(lab_run) -> None:  # type: ignore[no-untyped-def]
+def test_benign_traffic_runs_under_attacks_and_is_never_labelled_attack(
+    lab_run,
+) -> None:  # type: ignore[no-untyped-def]
     _, runs, table = lab_run
-    between_devices = table.filter(pl.col("src_ip").is_in(list(BENIGN_HOSTS))
-                                   & pl.col("dst_ip").is_in(list(BENIGN_HOSTS)))
+    between_devices = table.filter(
+        pl.col("src_ip").is_in(list(BENIGN_HOSTS))
+        & pl.col("dst_ip").is_in(list(BENIGN_HOSTS))
+    )
 
     assert set(between_devices["label"]) == {"benign"}
     benign_only = table.filter(pl.col("run_id") == runs[0].run_id)
     assert set(benign_only["label"]) == {"benign"} and benign_only.height >= 5
     for run in runs[1:]:
-        during = table.filter((pl.col("run_id") == run.run_id) & (pl.col("label") == "benign"))
+        during = table.filter(
+            (pl.col("run_id") == run.run_id) & (pl.col("label") == "benign")
+        )
         assert during.height > 0, f"no benign flows under {run.label}"
     services = set(zip(table["dst_port"].to_list(), table["protocol"].to_list()))
     assert {(1883, 6), (5683, 17), (53, 17), (80, 6)} <= services
@@ -122,7 +132,10 @@ def test_spoofed_flood_flows_all_target_the_victim_from_forged_sources(lab_run) 
     assert set(flood["dst_ip"]) == {host_ip("cam")} and set(flood["dst_port"]) == {80}
     assert not set(flood["src_ip"]) & (BENIGN_HOSTS | {host_ip("atk1")})
     card = dataset_card(table, runs, Path("."), "x.parquet")
-    assert f"| `ddos/tcp-syn-flood-spoofed` | detection | inbound | {flood.height} | 1 |" in card
+    assert (
+        f"| `ddos/tcp-syn-flood-spoofed` | detection | inbound | {flood.height} | 1 |"
+        in card
+    )
 
 
 @needs_lab
@@ -139,12 +152,16 @@ def test_clean_removes_leftover_namespaces_of_a_killed_lab() -> None:
     assert leftover_namespaces(prefix) == []
 
 
-def test_missing_tools_are_refused_in_one_line(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
+def test_missing_tools_are_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LabError) as raised:
         require_lab_tools()
     message = str(raised.value)
     assert "\n" not in message
-    assert ("needs root" in message) if os.geteuid() else (
-        "hping3, ip, nmap, tcpdump on PATH" in message)
+    assert (
+        ("needs root" in message)
+        if os.geteuid()
+        else ("hping3, ip, nmap, tcpdump on PATH" in message)
+    )

@@ -30,8 +30,10 @@ def catalogue(as_json: bool) -> None:
         return
     width = max(len(e.name) for e in CATALOGUE)
     for entry in CATALOGUE:
-        click.echo(f"{entry.name:<{width}}  {entry.fold:<10}  {entry.direction:<8}  "
-                   f"{'+'.join(entry.attackers):<14}  {' '.join(entry.command)}")
+        click.echo(
+            f"{entry.name:<{width}}  {entry.fold:<10}  {entry.direction:<8}  "
+            f"{'+'.join(entry.attackers):<14}  {' '.join(entry.command)}"
+        )
     scans = sum(e.fold == "prevention" for e in CATALOGUE)
     click.echo(f"{len(CATALOGUE)} entries: {scans} scan, {len(CATALOGUE) - scans} DDoS")
 
@@ -42,15 +44,35 @@ def _selected(only: tuple[str, ...], names: tuple[str, ...]) -> list[str]:
 
 @command.command("run")
 @click.argument("names", nargs=-1)
-@click.option("--only", multiple=True, metavar="NAME",
-              help="Run only these entries (repeat, or comma-separated). Default: all.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("lab-runs"), show_default=True, help="Folder for captures.")
-@click.option("--benign-seconds", type=float, default=8.0, show_default=True,
-              help="Length of the benign-only capture (0 for none).")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these entries (repeat, or comma-separated). Default: all.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("lab-runs"),
+    show_default=True,
+    help="Folder for captures.",
+)
+@click.option(
+    "--benign-seconds",
+    type=float,
+    default=8.0,
+    show_default=True,
+    help="Length of the benign-only capture (0 for none).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; build nothing.")
-def run(names: tuple[str, ...], only: tuple[str, ...], out_dir: Path,
-        benign_seconds: float, dry_run: bool) -> None:
+def run(
+    names: tuple[str, ...],
+    only: tuple[str, ...],
+    out_dir: Path,
+    benign_seconds: float,
+    dry_run: bool,
+) -> None:
     """Run catalogue entries (NAMES or --only), capturing each with its labels."""
     from twinai.lab.runner import RunOptions, plan, run_entries
 
@@ -63,21 +85,41 @@ def run(names: tuple[str, ...], only: tuple[str, ...], out_dir: Path,
         return
     started = time.monotonic()
     runs = run_entries(entries, options, progress=lambda msg: click.echo(msg, err=True))
-    click.echo(f"{len(runs)} captures with labels in {out_dir} "
-               f"({time.monotonic() - started:.0f} s)")
+    click.echo(
+        f"{len(runs)} captures with labels in {out_dir} "
+        f"({time.monotonic() - started:.0f} s)"
+    )
 
 
 @command.command("dataset")
-@click.argument("runs_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="Parquet file to write.")
-@click.option("--card", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Dataset card to write (default: DATASET_CARD.md beside --out).")
+@click.argument(
+    "runs_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Parquet file to write.",
+)
+@click.option(
+    "--card",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Dataset card to write (default: DATASET_CARD.md beside --out).",
+)
 def dataset(runs_dir: Path, out: Path, card: Path | None) -> None:
     """Meter and label the captures under RUNS_DIR into one flow table."""
-    from twinai.lab.dataset import build_dataset, dataset_card, write_card, write_dataset
+    from twinai.lab.dataset import (
+        build_dataset,
+        dataset_card,
+        write_card,
+        write_dataset,
+    )
 
-    table, runs = build_dataset(runs_dir, progress=lambda msg: click.echo(msg, err=True))
+    table, runs = build_dataset(
+        runs_dir, progress=lambda msg: click.echo(msg, err=True)
+    )
     write_dataset(table, out)
     card_path = card or out.with_name("DATASET_CARD.md")
     write_card(dataset_card(table, runs, runs_dir, out.name), card_path)
@@ -88,16 +130,23 @@ def dataset(runs_dir: Path, out: Path, card: Path | None) -> None:
 
 
 @command.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/lab/demo"), show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/lab/demo"),
+    show_default=True,
+)
 def demo(out_dir: Path) -> None:
     """Record the small demo captures: a SYN scan, a SYN flood and benign traffic."""
     from twinai.lab.runner import RunOptions, run_entries, slug
 
     staging = out_dir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
-    runs = run_entries(entries_named(list(DEMO_ENTRIES)),
-                       RunOptions(out_dir=staging, benign_seconds=6.0))
+    runs = run_entries(
+        entries_named(list(DEMO_ENTRIES)),
+        RunOptions(out_dir=staging, benign_seconds=6.0),
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for labels in runs:
         stem = DEMO_ENTRIES.get(labels.label, "benign")
@@ -115,5 +164,7 @@ def clean() -> None:
 
     require_lab_tools()
     removed = clean_leftovers(NS_PREFIX)
-    click.echo(f"removed {len(removed)} lab namespaces" + (
-        f": {', '.join(removed)}" if removed else ""))
+    click.echo(
+        f"removed {len(removed)} lab namespaces"
+        + (f": {', '.join(removed)}" if removed else "")
+    )

@@ -41,8 +41,9 @@ def _udp_exchange(address: tuple[str, int], request: bytes) -> None:
 
 
 def dns_lookup() -> None:
-    _udp_exchange((host_ip("refl"), 53), p.dns_query(random.getrandbits(16),
-                                                    random.choice(NAMES)))
+    _udp_exchange(
+        (host_ip("refl"), 53), p.dns_query(random.getrandbits(16), random.choice(NAMES))
+    )
 
 
 def ntp_sync() -> None:
@@ -51,8 +52,10 @@ def ntp_sync() -> None:
 
 def coap_poll() -> None:
     path = random.choice(("sensors/temp", "sensors/hum", "status"))
-    _udp_exchange((host_ip("sensor"), 5683), p.coap_get(random.getrandbits(16), path,
-                                                         os.urandom(2)))
+    _udp_exchange(
+        (host_ip("sensor"), 5683),
+        p.coap_get(random.getrandbits(16), path, os.urandom(2)),
+    )
 
 
 def ssdp_discover() -> None:
@@ -67,8 +70,11 @@ def ssdp_discover() -> None:
 def _http_get(host: str, path: str, body: bytes = b"") -> None:
     method = "POST" if body else "GET"
     with socket.create_connection((host_ip(host), 80), EXCHANGE_TIMEOUT_S) as sock:
-        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: "
-                     f"lab-iot/1.0\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: "
+            f"lab-iot/1.0\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         while sock.recv(65536):
             pass
 
@@ -95,7 +101,7 @@ def icmp_ping() -> None:
     ident, seq = os.getpid() & 0xFFFF, random.getrandbits(16)
     header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
     payload = os.urandom(48)
-    total = sum(struct.unpack("!%dH" % ((len(header + payload)) // 2), header + payload))
+    total = sum(struct.unpack(f"!{len(header + payload) // 2}H", header + payload))
     total = (total >> 16) + (total & 0xFFFF)
     checksum = ~(total + (total >> 16)) & 0xFFFF
     packet = struct.pack("!BBHHH", 8, 0, checksum, ident, seq) + payload
@@ -123,9 +129,15 @@ class MqttSession:
     def publish(self) -> None:
         try:
             self.sock = self.sock or self._connect()
-            reading = {"t": round(random.gauss(21.0, 0.8), 2), "rh": random.randint(30, 60)}
-            self.sock.sendall(p.mqtt_publish(f"home/{self.client_id}/telemetry",
-                                             str(reading).encode()))
+            reading = {
+                "t": round(random.gauss(21.0, 0.8), 2),
+                "rh": random.randint(30, 60),
+            }
+            self.sock.sendall(
+                p.mqtt_publish(
+                    f"home/{self.client_id}/telemetry", str(reading).encode()
+                )
+            )
         except OSError:
             self.close()
             raise
@@ -157,14 +169,27 @@ def _role_tasks(role: str) -> list[tuple[Callable[[], None], float]]:
     common = [(dns_lookup, 5.0), (ntp_sync, 12.0)]
     tasks: dict[str, list[tuple[Callable[[], None], float]]] = {
         "sensor": [(mqtt.publish, 1.0), *common],
-        "cam": [(mqtt.publish, 3.0), (lambda: _http_get("cloud", "/firmware.bin"), 8.0),
-                (lambda: _http_get("cloud", "/status", b'{"cam":"ok"}'), 4.0), *common],
-        "hub": [(mqtt.ping, 2.0), (coap_poll, 2.0), (lambda: _http_get("cam", "/status"),
-                                                      2.5),
-                (lambda: _http_get("cam", "/snapshot.jpg"), 5.0), *common],
-        "phone": [(ssh_admin, 9.0), (lambda: _http_get("cam", "/"), 6.0),
-                  (rtsp_options, 7.0), (ssdp_discover, 8.0), (icmp_ping, 5.0),
-                  (dns_lookup, 4.0)],
+        "cam": [
+            (mqtt.publish, 3.0),
+            (lambda: _http_get("cloud", "/firmware.bin"), 8.0),
+            (lambda: _http_get("cloud", "/status", b'{"cam":"ok"}'), 4.0),
+            *common,
+        ],
+        "hub": [
+            (mqtt.ping, 2.0),
+            (coap_poll, 2.0),
+            (lambda: _http_get("cam", "/status"), 2.5),
+            (lambda: _http_get("cam", "/snapshot.jpg"), 5.0),
+            *common,
+        ],
+        "phone": [
+            (ssh_admin, 9.0),
+            (lambda: _http_get("cam", "/"), 6.0),
+            (rtsp_options, 7.0),
+            (ssdp_discover, 8.0),
+            (icmp_ping, 5.0),
+            (dns_lookup, 4.0),
+        ],
         "bot1": [(mqtt.publish, 2.0)],
         "bot2": [(mqtt.publish, 2.5)],
     }
@@ -187,8 +212,10 @@ def _loop(task: Callable[[], None], period_s: float, stop: threading.Event) -> N
 def run_role(role: str, seconds: float) -> None:
     """Run a role's tasks for ``seconds``, then stop them all."""
     stop = threading.Event()
-    threads = [threading.Thread(target=_loop, args=(task, period, stop), daemon=True)
-               for task, period in _role_tasks(role)]
+    threads = [
+        threading.Thread(target=_loop, args=(task, period, stop), daemon=True)
+        for task, period in _role_tasks(role)
+    ]
     for thread in threads:
         thread.start()
     stop.wait(seconds)

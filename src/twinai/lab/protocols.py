@@ -12,25 +12,25 @@ import struct
 import time
 
 __all__ = [
-    "SPOOF_PORT_RANGE",
+    "DNS_A",
+    "DNS_ANY",
     "REFLECTOR_PORTS",
-    "mqtt_connect",
-    "mqtt_publish",
-    "mqtt_subscribe",
-    "mqtt_simple",
-    "mqtt_split",
+    "SPOOF_PORT_RANGE",
     "coap_get",
     "coap_reply",
     "dns_query",
     "dns_reply",
+    "mqtt_connect",
+    "mqtt_publish",
+    "mqtt_simple",
+    "mqtt_split",
+    "mqtt_subscribe",
     "ntp_client",
-    "ntp_reply",
-    "ntp_monlist_request",
     "ntp_monlist_reply",
-    "ssdp_search",
+    "ntp_monlist_request",
+    "ntp_reply",
     "ssdp_replies",
-    "DNS_ANY",
-    "DNS_A",
+    "ssdp_search",
 ]
 
 # Source ports given to spoofed reflection requests (the victim's side). Kept
@@ -100,8 +100,8 @@ def mqtt_split(buffer: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
                 break
         if len(buffer) < pos + length:
             break
-        packets.append((buffer[0], buffer[pos:pos + length]))
-        buffer = buffer[pos + length:]
+        packets.append((buffer[0], buffer[pos : pos + length]))
+        buffer = buffer[pos + length :]
     return packets, buffer
 
 
@@ -130,7 +130,7 @@ def coap_reply(request: bytes, payload: bytes) -> bytes | None:
     if len(request) < 4 or request[0] >> 6 != 1:
         return None
     token_len = request[0] & 0x0F
-    token = request[4:4 + token_len]
+    token = request[4 : 4 + token_len]
     header = bytes([0x40 | (COAP_ACK << 4) | token_len, COAP_CONTENT]) + request[2:4]
     return header + token + b"\xff" + payload
 
@@ -145,7 +145,9 @@ def coap_path(request: bytes) -> str:
             break
         number += delta
         if number == COAP_URI_PATH:
-            segments.append(request[pos + 1:pos + 1 + length].decode(errors="replace"))
+            segments.append(
+                request[pos + 1 : pos + 1 + length].decode(errors="replace")
+            )
         pos += 1 + length
     return "/".join(segments)
 
@@ -156,7 +158,10 @@ DNS_A, DNS_TXT, DNS_ANY = 1, 16, 255
 
 
 def _qname(name: str) -> bytes:
-    return b"".join(bytes([len(p)]) + p.encode() for p in name.strip(".").split(".")) + b"\0"
+    return (
+        b"".join(bytes([len(p)]) + p.encode() for p in name.strip(".").split("."))
+        + b"\0"
+    )
 
 
 def dns_query(query_id: int, name: str, qtype: int = DNS_A) -> bytes:
@@ -179,16 +184,21 @@ def dns_reply(query: bytes, address: str, txt_records: int) -> bytes | None:
         return None
     end = query.index(b"\0", 12) + 5
     question = query[12:end]
-    qtype = struct.unpack("!H", query[end - 4:end - 2])[0]
-    answers = [struct.pack("!HHHIH", 0xC00C, DNS_A, 1, 300, 4)
-               + bytes(int(x) for x in address.split("."))]
+    qtype = struct.unpack("!H", query[end - 4 : end - 2])[0]
+    answers = [
+        struct.pack("!HHHIH", 0xC00C, DNS_A, 1, 300, 4)
+        + bytes(int(x) for x in address.split("."))
+    ]
     if qtype == DNS_ANY:
         text = b"v=lab1 " + b"k" * 200
         record = bytes([len(text)]) + text
-        answers += [struct.pack("!HHHIH", 0xC00C, DNS_TXT, 1, 300, len(record)) + record
-                    for _ in range(txt_records)]
-    header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1,
-                         len(answers), 0, 0)
+        answers += [
+            struct.pack("!HHHIH", 0xC00C, DNS_TXT, 1, 300, len(record)) + record
+            for _ in range(txt_records)
+        ]
+    header = struct.pack(
+        "!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1, len(answers), 0, 0
+    )
     return header + question + b"".join(answers)
 
 
@@ -212,8 +222,15 @@ def ntp_reply(request: bytes) -> bytes | None:
     if len(request) < 48 or request[0] & 0x07 != 3:
         return None
     now = _ntp_now()
-    return (bytes([0x24, 2, 6, 0xEC]) + bytes(8) + b"LAB\0" + now + request[40:48]
-            + now + now)
+    return (
+        bytes([0x24, 2, 6, 0xEC])
+        + bytes(8)
+        + b"LAB\0"
+        + now
+        + request[40:48]
+        + now
+        + now
+    )
 
 
 def ntp_monlist_request() -> bytes:
@@ -226,16 +243,23 @@ def ntp_monlist_reply(request: bytes, packets: int) -> list[bytes]:
     if len(request) < 4 or request[0] & 0x07 != 7:
         return []
     entry = bytes(range(72))
-    return [bytes([0x97 if i < packets - 1 else 0x17, i, 0x03, 0x2A]) + struct.pack(
-        "!HH", 6, 72) + entry * 6 for i in range(packets)]
+    return [
+        bytes([0x97 if i < packets - 1 else 0x17, i, 0x03, 0x2A])
+        + struct.pack("!HH", 6, 72)
+        + entry * 6
+        for i in range(packets)
+    ]
 
 
 # --- SSDP -----------------------------------------------------------------------
 
 
 def ssdp_search(target: str = "ssdp:all") -> bytes:
-    return ("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
-            'MAN: "ssdp:discover"\r\nMX: 1\r\n' f"ST: {target}\r\n\r\n").encode()
+    return (
+        "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+        'MAN: "ssdp:discover"\r\nMX: 1\r\n'
+        f"ST: {target}\r\n\r\n"
+    ).encode()
 
 
 def ssdp_replies(request: bytes, location: str, services: int) -> list[bytes]:
@@ -243,9 +267,13 @@ def ssdp_replies(request: bytes, location: str, services: int) -> list[bytes]:
     if not request.startswith(b"M-SEARCH"):
         return []
     count = services if b"ssdp:all" in request else 1
-    return [(f"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
-             f"LOCATION: {location}\r\nSERVER: Linux/4.9 UPnP/1.0 twl-lab/1.0\r\n"
-             f"ST: urn:schemas-upnp-org:service:Lab{i}:1\r\n"
-             f"USN: uuid:0000{i:04d}-7a6c-11ee-b962-0242ac120002::"
-             f"urn:schemas-upnp-org:service:Lab{i}:1\r\n\r\n").encode()
-            for i in range(count)]
+    return [
+        (
+            f"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
+            f"LOCATION: {location}\r\nSERVER: Linux/4.9 UPnP/1.0 twl-lab/1.0\r\n"
+            f"ST: urn:schemas-upnp-org:service:Lab{i}:1\r\n"
+            f"USN: uuid:0000{i:04d}-7a6c-11ee-b962-0242ac120002::"
+            f"urn:schemas-upnp-org:service:Lab{i}:1\r\n\r\n"
+        ).encode()
+        for i in range(count)
+    ]

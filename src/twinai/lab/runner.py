@@ -35,15 +35,29 @@ from twinai.lab.topology import (
 from twinai.lab.truth import RunLabels
 from twinai.labels import BENIGN
 
-__all__ = ["SERVICES_OF", "BENIGN_ROLES", "RunOptions", "plan", "run_entries",
-           "tool_versions", "slug"]
+__all__ = [
+    "BENIGN_ROLES",
+    "SERVICES_OF",
+    "RunOptions",
+    "plan",
+    "run_entries",
+    "slug",
+    "tool_versions",
+]
 
 log = logging.getLogger(__name__)
 
 SERVICES_OF = {
     "cam": ("http:80", "rtsp:554", "telnet:23", "telnet:2323"),
-    "hub": ("mqtt:1883", "ssh:22", "coap:5683", "ssdp:1900", "dns:53", "ntp:123",
-            "http:80"),
+    "hub": (
+        "mqtt:1883",
+        "ssh:22",
+        "coap:5683",
+        "ssdp:1900",
+        "dns:53",
+        "ntp:123",
+        "http:80",
+    ),
     "sensor": ("coap:5683",),
     "bot1": ("telnet:23",),
     "bot2": ("telnet:23",),
@@ -51,7 +65,9 @@ SERVICES_OF = {
     "refl": ("dns:53", "ntp:123", "ssdp:1900", "coap:5683"),
 }
 BENIGN_ROLES = ("sensor", "cam", "hub", "phone", "bot1", "bot2")
-CAPTURE_BRIDGE = "br-home"  # the router's home side: every packet that enters or leaves home
+CAPTURE_BRIDGE = (
+    "br-home"  # the router's home side: every packet that enters or leaves home
+)
 # tcpdump keeps headers and the first bytes of payload: enough for the meter,
 # small enough that the full catalogue fits in a few hundred MB of pcaps.
 SNAPLEN = 256
@@ -85,18 +101,24 @@ def _resolve(argv: Sequence[str]) -> list[str]:
 
 def plan(entries: Sequence[CatalogueEntry], options: RunOptions) -> list[str]:
     """Human-readable plan: one line per command the run would start."""
-    lines = [f"build lab topology (namespaces twl-<session>-*), capture on router:{CAPTURE_BRIDGE}",
-             f"start services on {', '.join(SERVICES_OF)}; benign traffic from "
-             f"{', '.join(BENIGN_ROLES)}"]
+    lines = [
+        f"build lab topology (namespaces twl-<session>-*), capture on router:{CAPTURE_BRIDGE}",
+        f"start services on {', '.join(SERVICES_OF)}; benign traffic from "
+        f"{', '.join(BENIGN_ROLES)}",
+    ]
     if options.benign_seconds:
-        lines.append(f"benign-only capture {options.benign_seconds:g}s -> "
-                     f"{options.out_dir / 'benign.pcap'}")
+        lines.append(
+            f"benign-only capture {options.benign_seconds:g}s -> "
+            f"{options.out_dir / 'benign.pcap'}"
+        )
     for entry in entries:
         for host in entry.attackers:
-            lines.append(f"{entry.name} [{host} {host_ip(host)}, <= {entry.max_packets} "
-                         f"packets, <= {entry.max_seconds:g}s] -> "
-                         f"{options.out_dir / (slug(entry.name) + '.pcap')}: "
-                         f"{' '.join(entry.command)}")
+            lines.append(
+                f"{entry.name} [{host} {host_ip(host)}, <= {entry.max_packets} "
+                f"packets, <= {entry.max_seconds:g}s] -> "
+                f"{options.out_dir / (slug(entry.name) + '.pcap')}: "
+                f"{' '.join(entry.command)}"
+            )
     lines.append("remove every namespace of the session")
     return lines
 
@@ -106,7 +128,9 @@ def tool_versions() -> dict[str, str]:
 
     def first_line(argv: list[str], pattern: str) -> str:
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=10, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return "unknown"
         match = re.search(pattern, done.stdout + done.stderr)
@@ -131,17 +155,36 @@ def _start_services(topology: Topology, lifetime_s: float, log_dir: Path) -> Non
         for spec in specs:
             argv += ["--listen", spec]
         with open(log_dir / f"services-{host}.log", "wb") as sink:
-            topology.start(host, _resolve(argv), stdout=sink.fileno(), stderr=sink.fileno(),
-                           env=python_env())
+            topology.start(
+                host,
+                _resolve(argv),
+                stdout=sink.fileno(),
+                stderr=sink.fileno(),
+                env=python_env(),
+            )
 
 
 def _start_benign(topology: Topology, lifetime_s: float, log_dir: Path) -> None:
     for seed, role in enumerate(BENIGN_ROLES):
-        argv = [PYTHON, "-m", "twinai.lab.benign", "--role", role, "--seconds",
-                f"{lifetime_s:.0f}", "--seed", str(seed)]
+        argv = [
+            PYTHON,
+            "-m",
+            "twinai.lab.benign",
+            "--role",
+            role,
+            "--seconds",
+            f"{lifetime_s:.0f}",
+            "--seed",
+            str(seed),
+        ]
         with open(log_dir / f"benign-{role}.log", "wb") as sink:
-            topology.start(role, _resolve(argv), stdout=sink.fileno(), stderr=sink.fileno(),
-                           env=python_env())
+            topology.start(
+                role,
+                _resolve(argv),
+                stdout=sink.fileno(),
+                stderr=sink.fileno(),
+                env=python_env(),
+            )
 
 
 class _Capture:
@@ -152,8 +195,18 @@ class _Capture:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        argv = ["tcpdump", "-i", CAPTURE_BRIDGE, "-n", "-s", str(SNAPLEN), "-U",
-                "--immediate-mode", "-w", str(self.path)]
+        argv = [
+            "tcpdump",
+            "-i",
+            CAPTURE_BRIDGE,
+            "-n",
+            "-s",
+            str(SNAPLEN),
+            "-U",
+            "--immediate-mode",
+            "-w",
+            str(self.path),
+        ]
         self.proc = self.topology.start("router", argv, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None
         deadline, seen = time.monotonic() + TCPDUMP_START_TIMEOUT_S, b""
@@ -162,8 +215,10 @@ class _Capture:
             ready, _, _ = select.select([self.proc.stderr], [], [], max(left, 0))
             chunk = self.proc.stderr.read1(4096) if ready else b""  # type: ignore[attr-defined]
             if not chunk:
-                raise LabError(f"tcpdump did not start capturing to {self.path}: "
-                               f"{seen.decode(errors='replace').strip() or 'no output'}")
+                raise LabError(
+                    f"tcpdump did not start capturing to {self.path}: "
+                    f"{seen.decode(errors='replace').strip() or 'no output'}"
+                )
             seen += chunk
         time.sleep(CAPTURE_LEAD_S)
 
@@ -187,35 +242,64 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _attack(topology: Topology, entry: CatalogueEntry, log_dir: Path,
-            ) -> list[dict[str, object]]:
+def _attack(
+    topology: Topology,
+    entry: CatalogueEntry,
+    log_dir: Path,
+) -> list[dict[str, object]]:
     """Run the entry's command on every attacker at once; wait within its bound."""
     procs = []
     for host in entry.attackers:
         sink = open(log_dir / f"{slug(entry.name)}-{host}.log", "wb")  # noqa: SIM115
-        procs.append((host, sink, topology.start(host, _resolve(entry.command),
-                                                 stdout=sink.fileno(), stderr=sink.fileno(),
-                                                 env=python_env())))
+        procs.append(
+            (
+                host,
+                sink,
+                topology.start(
+                    host,
+                    _resolve(entry.command),
+                    stdout=sink.fileno(),
+                    stderr=sink.fileno(),
+                    env=python_env(),
+                ),
+            )
+        )
     deadline, results = time.monotonic() + entry.max_seconds, []
     for host, sink, proc in procs:
         try:
             code: int | None = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("%s on %s passed its %gs bound; stopped", entry.name, host,
-                        entry.max_seconds)
+            log.warning(
+                "%s on %s passed its %gs bound; stopped",
+                entry.name,
+                host,
+                entry.max_seconds,
+            )
             proc.kill()
             proc.wait(timeout=5)
             code = None
         sink.close()
         if code is not None and code not in ACCEPTED_EXIT.get(entry.tool, {0}):
             log.warning("%s on %s exited %s; see %s", entry.name, host, code, sink.name)
-        results.append({"host": host, "ip": host_ip(host), "argv": list(entry.command),
-                        "exit_code": code, "timed_out": code is None})
+        results.append(
+            {
+                "host": host,
+                "ip": host_ip(host),
+                "argv": list(entry.command),
+                "exit_code": code,
+                "timed_out": code is None,
+            }
+        )
     return results
 
 
-def _record(topology: Topology, entry: CatalogueEntry | None, options: RunOptions,
-            tools: dict[str, str], log_dir: Path) -> RunLabels:
+def _record(
+    topology: Topology,
+    entry: CatalogueEntry | None,
+    options: RunOptions,
+    tools: dict[str, str],
+    log_dir: Path,
+) -> RunLabels:
     name = entry.name if entry else BENIGN
     capture = options.out_dir / f"{slug(name)}.pcap"
     recorder = _Capture(topology, capture)
@@ -231,21 +315,32 @@ def _record(topology: Topology, entry: CatalogueEntry | None, options: RunOption
         end_us = _now_us()
         recorder.stop()
     labels = RunLabels(
-        run_id=f"{topology.session}-{slug(name)}", label=name,
-        fold=entry.fold if entry else None, direction=entry.direction if entry else None,
-        capture=capture.name, start_us=start_us, end_us=end_us,
+        run_id=f"{topology.session}-{slug(name)}",
+        label=name,
+        fold=entry.fold if entry else None,
+        direction=entry.direction if entry else None,
+        capture=capture.name,
+        start_us=start_us,
+        end_us=end_us,
         attacker_ips=list(entry.attacker_ips) if entry else [],
         victim_ips=list(entry.victims) if entry else [],
         reflector_ips=list(entry.reflectors) if entry else [],
         spoofed=entry.spoofed if entry else False,
-        rules=list(entry.rules()) if entry else [], commands=commands, tools=tools,
-        home_net=[HOME_NET], session=topology.session)
+        rules=list(entry.rules()) if entry else [],
+        commands=commands,
+        tools=tools,
+        home_net=[HOME_NET],
+        session=topology.session,
+    )
     labels.write(options.out_dir / f"{slug(name)}.labels.json")
     return labels
 
 
-def run_entries(entries: Sequence[CatalogueEntry], options: RunOptions,
-                progress: Callable[[str], None] | None = None) -> list[RunLabels]:
+def run_entries(
+    entries: Sequence[CatalogueEntry],
+    options: RunOptions,
+    progress: Callable[[str], None] | None = None,
+) -> list[RunLabels]:
     """Build a lab, run the entries one after another, and remove the lab.
 
     Returns the labels of every capture written (the benign one first).
@@ -254,8 +349,12 @@ def run_entries(entries: Sequence[CatalogueEntry], options: RunOptions,
     log_dir = options.out_dir / "logs"
     log_dir.mkdir(exist_ok=True)
     tools = tool_versions()
-    lifetime_s = WARMUP_S + options.benign_seconds + sum(
-        e.max_seconds + CAPTURE_LEAD_S + CAPTURE_TAIL_S + 2 for e in entries) + 60
+    lifetime_s = (
+        WARMUP_S
+        + options.benign_seconds
+        + sum(e.max_seconds + CAPTURE_LEAD_S + CAPTURE_TAIL_S + 2 for e in entries)
+        + 60
+    )
     started, runs = time.time(), []
     with lab_topology(options.session) as topology:
         _start_services(topology, lifetime_s, log_dir)
@@ -272,11 +371,22 @@ def run_entries(entries: Sequence[CatalogueEntry], options: RunOptions,
     return runs
 
 
-def _write_session(out_dir: Path, session: str, started: float, runs: list[RunLabels],
-                   tools: dict[str, str]) -> None:
+def _write_session(
+    out_dir: Path,
+    session: str,
+    started: float,
+    runs: list[RunLabels],
+    tools: dict[str, str],
+) -> None:
     """A summary of the whole session, read by the dataset card."""
-    summary = {"session": session, "started_utc": time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "elapsed_s": round(time.time() - started, 1),
-        "runs": len(runs), "tools": tools,
-        "hosts": [{"name": h.name, "ip": h.ip, "side": h.side, "role": h.role} for h in HOSTS]}
+    summary = {
+        "session": session,
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "elapsed_s": round(time.time() - started, 1),
+        "runs": len(runs),
+        "tools": tools,
+        "hosts": [
+            {"name": h.name, "ip": h.ip, "side": h.side, "role": h.role} for h in HOSTS
+        ],
+    }
     (out_dir / "session.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -34,12 +34,15 @@ SNAPSHOT_BYTES = 12 * 1024
 DNS_TXT_RECORDS = 6
 NTP_MONLIST_PACKETS = 4
 SSDP_SERVICES = 10
-COAP_CORE = ",".join(f"</sensors/s{i}>;rt=\"temperature-c\";if=\"sensor\""
-                     for i in range(24)).encode()
+COAP_CORE = ",".join(
+    f'</sensors/s{i}>;rt="temperature-c";if="sensor"' for i in range(24)
+).encode()
 
 
 async def _read_headers(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
-    line = (await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)).decode(errors="replace")
+    line = (await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)).decode(
+        errors="replace"
+    )
     headers: dict[str, str] = {}
     while True:
         raw = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)
@@ -60,19 +63,26 @@ async def _http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     elif path.startswith("/snapshot"):
         body, kind = os.urandom(SNAPSHOT_BYTES), "image/jpeg"
     elif path.startswith("/status"):
-        body, kind = b'{"ok":true,"uptime":%d}' % random.randint(1, 10**6), "application/json"
+        body, kind = (
+            b'{"ok":true,"uptime":%d}' % random.randint(1, 10**6),
+            "application/json",
+        )
     else:
         body, kind = b"<html><title>IPCam</title><body>login</body></html>", "text/html"
-    head = (f"HTTP/1.1 200 OK\r\nServer: lab-httpd/1.0\r\nContent-Type: {kind}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 200 OK\r\nServer: lab-httpd/1.0\r\nContent-Type: {kind}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     writer.write(head.encode() + body)
 
 
 async def _rtsp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    line, headers = await _read_headers(reader)
+    _, headers = await _read_headers(reader)
     cseq = headers.get("cseq", "1")
-    writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n"
-                 "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n".encode())
+    writer.write(
+        f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n"
+        "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n".encode()
+    )
 
 
 async def _telnet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,7 +114,9 @@ class _Broker:
     def __init__(self) -> None:
         self.subscribers: dict[asyncio.StreamWriter, list[str]] = {}
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         buffer = b""
         self.subscribers[writer] = []
         try:
@@ -125,11 +137,13 @@ class _Broker:
             writer.write(bytes([p.MQTT_CONNACK, 2, 0, 0]))
         elif kind == p.MQTT_SUBSCRIBE & 0xF0:
             topic_len = struct.unpack("!H", body[2:4])[0]
-            self.subscribers[writer].append(body[4:4 + topic_len].decode(errors="replace"))
+            self.subscribers[writer].append(
+                body[4 : 4 + topic_len].decode(errors="replace")
+            )
             writer.write(bytes([p.MQTT_SUBACK, 3]) + body[:2] + b"\x00")
         elif kind == p.MQTT_PUBLISH:
             topic_len = struct.unpack("!H", body[:2])[0]
-            topic = body[2:2 + topic_len].decode(errors="replace")
+            topic = body[2 : 2 + topic_len].decode(errors="replace")
             for other, topics in self.subscribers.items():
                 if other is not writer and any(t in ("#", topic) for t in topics):
                     other.write(bytes([first]) + p._varint(len(body)) + body)
@@ -180,15 +194,16 @@ UDP_SERVICES = {"dns": _dns, "ntp": _ntp, "coap": _coap, "ssdp": _ssdp}
 SERVICES = tuple(sorted([*TCP_SERVICES, "mqtt", *UDP_SERVICES]))
 
 
-def _guarded(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object],
-             ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+def _guarded(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], object],
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
     """Wrap a TCP handler so that resets and timeouts just end the connection."""
 
     async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await handler(reader, writer)  # type: ignore[misc]
             await writer.drain()
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
             writer.close()
@@ -201,17 +216,29 @@ async def _serve(specs: list[tuple[str, int]], seconds: float) -> None:
     broker = _Broker()
     for name, port in specs:
         if name in TCP_SERVICES:
-            await asyncio.start_server(_guarded(TCP_SERVICES[name]), "0.0.0.0", port,
-                                       backlog=1024, reuse_address=True)
+            await asyncio.start_server(
+                _guarded(TCP_SERVICES[name]),
+                "0.0.0.0",
+                port,
+                backlog=1024,
+                reuse_address=True,
+            )
         elif name == "mqtt":
-            await asyncio.start_server(_guarded(broker.serve), "0.0.0.0", port,
-                                       backlog=1024, reuse_address=True)
+            await asyncio.start_server(
+                _guarded(broker.serve),
+                "0.0.0.0",
+                port,
+                backlog=1024,
+                reuse_address=True,
+            )
         else:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("0.0.0.0", port))
             answer = UDP_SERVICES[name]
-            await loop.create_datagram_endpoint(lambda a=answer: _Datagram(a), sock=sock)
+            await loop.create_datagram_endpoint(
+                lambda a=answer: _Datagram(a), sock=sock
+            )
     await asyncio.sleep(seconds)
 
 
@@ -219,8 +246,10 @@ def parse_spec(spec: str) -> tuple[str, int]:
     """``http:80`` -> ("http", 80), refusing unknown services."""
     name, _, port = spec.partition(":")
     if name not in SERVICES or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"service must be NAME:PORT with NAME one of "
-                                         f"{', '.join(SERVICES)}; got {spec!r}")
+        raise argparse.ArgumentTypeError(
+            f"service must be NAME:PORT with NAME one of "
+            f"{', '.join(SERVICES)}; got {spec!r}"
+        )
     return name, int(port)
 
 

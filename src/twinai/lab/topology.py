@@ -22,7 +22,7 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,18 +33,18 @@ from types import FrameType
 from twinai.errors import LabError
 
 __all__ = [
-    "NS_PREFIX",
     "HOME_NET",
-    "OUTSIDE_NET",
     "HOSTS",
+    "NS_PREFIX",
+    "OUTSIDE_NET",
     "Host",
     "Topology",
+    "clean_leftovers",
     "host_ip",
     "lab_ips",
-    "require_lab_tools",
-    "leftover_namespaces",
-    "clean_leftovers",
     "lab_topology",
+    "leftover_namespaces",
+    "require_lab_tools",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,33 @@ class Host:
 
 HOSTS: tuple[Host, ...] = (
     Host("cam", "home", "10.77.1.10", "IP camera: HTTP 80, RTSP 554, telnet 23/2323"),
-    Host("hub", "home", "10.77.1.11", "smart hub: MQTT 1883, SSH 22, CoAP, SSDP, "
-         "DNS/NTP relay (the home reflector)"),
+    Host(
+        "hub",
+        "home",
+        "10.77.1.11",
+        "smart hub: MQTT 1883, SSH 22, CoAP, SSDP, DNS/NTP relay (the home reflector)",
+    ),
     Host("sensor", "home", "10.77.1.12", "sensor: MQTT telemetry, CoAP 5683 device"),
     Host("phone", "home", "10.77.1.20", "owner's phone: SSH admin, HTTP, discovery"),
-    Host("bot1", "home", "10.77.1.66", "compromised plug: telnet 23, benign MQTT, "
-         "runs outbound attacks"),
+    Host(
+        "bot1",
+        "home",
+        "10.77.1.66",
+        "compromised plug: telnet 23, benign MQTT, runs outbound attacks",
+    ),
     Host("bot2", "home", "10.77.1.67", "second compromised plug (multi-bot attacks)"),
-    Host("cloud", "outside", "10.77.2.20", "vendor cloud / outside victim: HTTP 80, "
-         "SSH 22, telnet 23"),
-    Host("refl", "outside", "10.77.2.53", "ISP DNS/NTP and open SSDP/CoAP "
-         "(the outside reflector)"),
+    Host(
+        "cloud",
+        "outside",
+        "10.77.2.20",
+        "vendor cloud / outside victim: HTTP 80, SSH 22, telnet 23",
+    ),
+    Host(
+        "refl",
+        "outside",
+        "10.77.2.53",
+        "ISP DNS/NTP and open SSDP/CoAP (the outside reflector)",
+    ),
     Host("atk1", "outside", "10.77.2.66", "attacker"),
     Host("atk2", "outside", "10.77.2.67", "attacker bot"),
     Host("atk3", "outside", "10.77.2.68", "attacker bot"),
@@ -96,7 +112,9 @@ def host_ip(name: str) -> str:
     for host in HOSTS:
         if host.name == name:
             return host.ip
-    raise LabError(f"no lab host named {name!r}; known: {', '.join(h.name for h in HOSTS)}")
+    raise LabError(
+        f"no lab host named {name!r}; known: {', '.join(h.name for h in HOSTS)}"
+    )
 
 
 def lab_ips() -> tuple[str, ...]:
@@ -110,20 +128,23 @@ def require_lab_tools() -> dict[str, str]:
     Returns the path of each tool.
     """
     if os.geteuid() != 0:
-        raise LabError("the lab needs root (network namespaces, raw sockets); "
-                       "run it with sudo")
+        raise LabError(
+            "the lab needs root (network namespaces, raw sockets); run it with sudo"
+        )
     paths = {tool: shutil.which(tool) for tool in REQUIRED_TOOLS}
     missing = sorted(tool for tool, path in paths.items() if path is None)
     if missing:
-        raise LabError(f"the lab needs {', '.join(missing)} on PATH; install "
-                       "iproute2, tcpdump, nmap and hping3 (apt-get install ...)")
+        raise LabError(
+            f"the lab needs {', '.join(missing)} on PATH; install "
+            "iproute2, tcpdump, nmap and hping3 (apt-get install ...)"
+        )
     return {tool: str(path) for tool, path in paths.items()}
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run one ``ip`` command; a failure becomes a LabError naming it."""
     argv = ["ip", *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     if check and done.returncode != 0:
         raise LabError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
     return done
@@ -153,8 +174,10 @@ def clean_leftovers(prefix: str = NS_PREFIX) -> list[str]:
     Returns the names removed.
     """
     if not prefix.startswith(NS_PREFIX):
-        raise LabError(f"refusing to clean namespaces outside the lab prefix "
-                       f"{NS_PREFIX!r} (got {prefix!r})")
+        raise LabError(
+            f"refusing to clean namespaces outside the lab prefix "
+            f"{NS_PREFIX!r} (got {prefix!r})"
+        )
     names = leftover_namespaces(prefix)
     for ns in names:
         _stop_namespace(ns)
@@ -175,8 +198,10 @@ def _check_addresses_free() -> None:
             continue
         address = ipaddress.ip_interface(fields[fields.index("inet") + 1])
         if address.network.overlaps(lab_block):
-            raise LabError(f"this machine already uses {address} inside the lab's "
-                           f"block {lab_block}; free it or change topology.HOME_NET")
+            raise LabError(
+                f"this machine already uses {address} inside the lab's "
+                f"block {lab_block}; free it or change topology.HOME_NET"
+            )
 
 
 @dataclass
@@ -199,13 +224,23 @@ class Topology:
         """The argument list that runs ``argv`` inside a host's namespace."""
         return ["ip", "netns", "exec", self.ns(host), *argv]
 
-    def start(self, host: str, argv: Sequence[str], *, stdout: int | None = None,
-              stderr: int | None = None, env: dict[str, str] | None = None,
-              ) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         """Start a process inside a host; it is stopped when the lab is torn down."""
-        proc = subprocess.Popen(self.argv_in(host, argv), stdout=stdout or subprocess.DEVNULL,
-                                stderr=stderr or subprocess.DEVNULL, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            self.argv_in(host, argv),
+            stdout=stdout or subprocess.DEVNULL,
+            stderr=stderr or subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         self.processes.append(proc)
         return proc
 
@@ -235,20 +270,39 @@ class Topology:
         _ip("-n", ns, "link", "set", "lo", "up")
         # Spoofed floods and reflection need packets whose source is not on
         # the arrival interface; reverse-path filtering would drop them.
-        self._sysctl(host, "net.ipv4.conf.all.rp_filter=0",
-                     "net.ipv4.conf.default.rp_filter=0",
-                     # The kernel's 1/s ICMP error limit would stretch UDP
-                     # scans to minutes; real IoT stacks rarely limit at all.
-                     "net.ipv4.icmp_ratelimit=0")
+        self._sysctl(
+            host,
+            "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0",
+            # The kernel's 1/s ICMP error limit would stretch UDP
+            # scans to minutes; real IoT stacks rarely limit at all.
+            "net.ipv4.icmp_ratelimit=0",
+        )
 
     def _add_host(self, host: Host) -> None:
         self._add_namespace(host.name)
         router, ns = self.ns("router"), self.ns(host.name)
-        bridge, gateway = ("br-home", HOME_GATEWAY) if host.side == "home" else (
-            "br-out", OUTSIDE_GATEWAY)
+        bridge, gateway = (
+            ("br-home", HOME_GATEWAY)
+            if host.side == "home"
+            else ("br-out", OUTSIDE_GATEWAY)
+        )
         port = f"p-{host.name}"
-        _ip("-n", router, "link", "add", "name", port, "type", "veth", "peer", "name", "eth0",
-            "netns", ns)
+        _ip(
+            "-n",
+            router,
+            "link",
+            "add",
+            "name",
+            port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns,
+        )
         _ip("-n", router, "link", "set", port, "master", bridge)
         _ip("-n", router, "link", "set", port, "up")
         _ip("-n", ns, "addr", "add", f"{host.ip}/24", "dev", "eth0")
@@ -266,17 +320,29 @@ class Topology:
         """
         used = {h.ip for h in HOSTS} | {HOME_GATEWAY}
         network = ipaddress.ip_network(HOME_NET)
-        lines = [f"neigh replace {ip} lladdr 02:77:00:00:00:{int(ip) & 0xFF:02x} "
-                 f"dev {device} nud permanent" for ip in network.hosts() if str(ip) not in used]
+        lines = [
+            f"neigh replace {ip} lladdr 02:77:00:00:00:{int(ip) & 0xFF:02x} "
+            f"dev {device} nud permanent"
+            for ip in network.hosts()
+            if str(ip) not in used
+        ]
         argv = ["ip", "-n", self.ns(host), "-batch", "-"]
-        done = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True,
-                              text=True, timeout=30)
+        done = subprocess.run(
+            argv,
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=30,
+        )
         if done.returncode != 0:
             raise LabError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
 
     def _sysctl(self, host: str, *settings: str) -> None:
         argv = self.argv_in(host, ["sysctl", "-q", "-w", *settings])
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, check=False
+        )
         if done.returncode != 0:
             raise LabError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
 
@@ -345,8 +411,6 @@ def lab_topology(session: str | None = None) -> Iterator[Topology]:
 
 
 def _is_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
@@ -359,9 +423,8 @@ def python_env() -> dict[str, str]:
     """Environment for lab helper processes: this interpreter's package path."""
     env = dict(os.environ)
     root = str(package_root())
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = root + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
-
-
-PYTHON = sys.executable

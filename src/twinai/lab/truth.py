@@ -30,10 +30,10 @@ from twinai.errors import DatasetError
 from twinai.labels import BENIGN
 
 __all__ = [
+    "AFTERMATH_US",
     "ANY_OUTSIDE_LAB",
     "LAB_BLOCK",
     "SPAN_SLACK_US",
-    "AFTERMATH_US",
     "FlowRule",
     "RunLabels",
     "label_flows",
@@ -74,9 +74,13 @@ class FlowRule:
         def pair(value: object) -> tuple[int, int] | None:
             return None if value is None else (int(value[0]), int(value[1]))  # type: ignore[index]
 
-        return cls(tuple(data["a_hosts"]), tuple(data["b_hosts"]),  # type: ignore[arg-type]
-                   pair(data.get("a_ports")), pair(data.get("b_ports")),
-                   None if data.get("protocol") is None else int(data["protocol"]))  # type: ignore[arg-type]
+        return cls(
+            tuple(data["a_hosts"]),
+            tuple(data["b_hosts"]),  # type: ignore[arg-type]
+            pair(data.get("a_ports")),
+            pair(data.get("b_ports")),
+            None if data.get("protocol") is None else int(data["protocol"]),
+        )  # type: ignore[arg-type]
 
 
 @dataclass
@@ -112,8 +116,10 @@ def read_labels(path: Path) -> RunLabels:
         data["rules"] = [FlowRule.from_json(r) for r in data.get("rules", [])]
         return RunLabels(**data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DatasetError(f"{path}: not a lab labels file ({exc}); regenerate it with "
-                           "`twinai lab run`") from exc
+        raise DatasetError(
+            f"{path}: not a lab labels file ({exc}); regenerate it with "
+            "`twinai lab run`"
+        ) from exc
 
 
 def _host_expr(column: str, hosts: tuple[str, ...]) -> pl.Expr:
@@ -123,11 +129,14 @@ def _host_expr(column: str, hosts: tuple[str, ...]) -> pl.Expr:
     for spec in hosts:
         if spec == ANY_OUTSIDE_LAB:
             net = ipaddress.ip_network(LAB_BLOCK)
-            terms.append(~value.is_between(int(net.network_address),
-                                           int(net.broadcast_address)))
+            terms.append(
+                ~value.is_between(int(net.network_address), int(net.broadcast_address))
+            )
             continue
         net = ipaddress.ip_network(spec, strict=False)
-        terms.append(value.is_between(int(net.network_address), int(net.broadcast_address)))
+        terms.append(
+            value.is_between(int(net.network_address), int(net.broadcast_address))
+        )
     expr = pl.any_horizontal(terms) if terms else pl.lit(False)
     return expr.fill_null(False)
 
@@ -137,7 +146,9 @@ def _ip_int(column: str) -> pl.Expr:
     parts = pl.col(column).str.split(".")
     value = pl.lit(0, dtype=pl.Int64)
     for i in range(4):
-        value = value * 256 + parts.list.get(i, null_on_oob=True).cast(pl.Int64, strict=False)
+        value = value * 256 + parts.list.get(i, null_on_oob=True).cast(
+            pl.Int64, strict=False
+        )
     return value
 
 
@@ -148,10 +159,18 @@ def _port_expr(column: str, ports: tuple[int, int] | None) -> pl.Expr:
 
 
 def _rule_expr(rule: FlowRule) -> pl.Expr:
-    forward = (_host_expr("src_ip", rule.a_hosts) & _host_expr("dst_ip", rule.b_hosts)
-               & _port_expr("src_port", rule.a_ports) & _port_expr("dst_port", rule.b_ports))
-    backward = (_host_expr("dst_ip", rule.a_hosts) & _host_expr("src_ip", rule.b_hosts)
-                & _port_expr("dst_port", rule.a_ports) & _port_expr("src_port", rule.b_ports))
+    forward = (
+        _host_expr("src_ip", rule.a_hosts)
+        & _host_expr("dst_ip", rule.b_hosts)
+        & _port_expr("src_port", rule.a_ports)
+        & _port_expr("dst_port", rule.b_ports)
+    )
+    backward = (
+        _host_expr("dst_ip", rule.a_hosts)
+        & _host_expr("src_ip", rule.b_hosts)
+        & _port_expr("dst_port", rule.a_ports)
+        & _port_expr("src_port", rule.b_ports)
+    )
     expr = forward | backward
     if rule.protocol is not None:
         expr = expr & (pl.col("protocol") == rule.protocol)
@@ -165,14 +184,18 @@ def attack_mask(run: RunLabels, after_us: int = 0) -> pl.Expr:
     """
     if run.label == BENIGN or not run.rules:
         return pl.lit(False)
-    in_span = ((pl.col("first_seen_us") <= run.end_us + SPAN_SLACK_US + after_us)
-               & (pl.col("last_seen_us") >= run.start_us - SPAN_SLACK_US))
+    in_span = (pl.col("first_seen_us") <= run.end_us + SPAN_SLACK_US + after_us) & (
+        pl.col("last_seen_us") >= run.start_us - SPAN_SLACK_US
+    )
     matched = pl.any_horizontal([_rule_expr(rule) for rule in run.rules])
     return in_span & matched
 
 
-def label_flows(flows: pl.DataFrame, run: RunLabels,
-                earlier: list[RunLabels] | tuple[RunLabels, ...] = ()) -> pl.DataFrame:
+def label_flows(
+    flows: pl.DataFrame,
+    run: RunLabels,
+    earlier: list[RunLabels] | tuple[RunLabels, ...] = (),
+) -> pl.DataFrame:
     """Add ``label`` and ``run_id`` to the flows metered from one run's capture.
 
     ``earlier`` are runs of the same lab session that ended before this one
@@ -181,10 +204,20 @@ def label_flows(flows: pl.DataFrame, run: RunLabels,
     recent run first).
     """
     label = pl.when(attack_mask(run)).then(pl.lit(run.label))
-    recent = sorted((r for r in earlier if r.end_us <= run.start_us
-                     and r.end_us + AFTERMATH_US >= run.start_us),
-                    key=lambda r: r.end_us, reverse=True)
+    recent = sorted(
+        (
+            r
+            for r in earlier
+            if r.end_us <= run.start_us and r.end_us + AFTERMATH_US >= run.start_us
+        ),
+        key=lambda r: r.end_us,
+        reverse=True,
+    )
     for previous in recent:
-        label = label.when(attack_mask(previous, AFTERMATH_US)).then(pl.lit(previous.label))
-    return flows.with_columns(label.otherwise(pl.lit(BENIGN)).alias("label"),
-                              pl.lit(run.run_id).alias("run_id"))
+        label = label.when(attack_mask(previous, AFTERMATH_US)).then(
+            pl.lit(previous.label)
+        )
+    return flows.with_columns(
+        label.otherwise(pl.lit(BENIGN)).alias("label"),
+        pl.lit(run.run_id).alias("run_id"),
+    )
