@@ -98,15 +98,17 @@ def command(interface: str, netns: str | None, home_net: list[str], model: str |
     sink = _open_sink(alerts_out)
     to_stderr = alerts_out == "-"
 
+    mode = "enforcing" if enforce else "dry run (nothing is blocked)"
+    where = f" in {netns}" if netns else ""
     warm_up(bundle)
     detector = LiveDetector(bundle, home_net=home_net or None, responder=responder,
                             on_alert=lambda record: _write(sink, record), name=interface)
     capture = TcpdumpCapture(interface, netns=netns, write_pcap=write_pcap)
     watch = Watch(capture, detector, tick_s=tick, stats_interval_s=stats_interval,
-                  on_stats=lambda stats: click.echo(f"stats: {stats.line()}", err=True))
-    mode = "enforcing" if enforce else "dry run (nothing is blocked)"
-    click.echo(f"watching {interface}{f' in {netns}' if netns else ''}: model {bundle.name}, "
-               f"{mode}; stop with Ctrl-C", err=True)
+                  on_stats=lambda stats: click.echo(f"stats: {stats.line()}", err=True),
+                  on_ready=lambda: click.echo(f"watching {interface}{where}: model "
+                                              f"{bundle.name}, {mode}; stop with Ctrl-C",
+                                              err=True))
 
     stop = threading.Event()
     with _stop_on_signals(stop):

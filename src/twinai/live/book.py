@@ -1,4 +1,4 @@
-"""The live alert book: one alert per host and attack, kept across ticks.
+"""The live alert book: one alert per host and fold, kept across ticks.
 
 Each tick's :func:`~twinai.alerts.rollup.rollup` sees only the flows still
 held, so its alerts come and go as old flows age out. The book keeps each
@@ -7,6 +7,12 @@ before it never move, its counts only grow. An alert is emitted (an EVE
 record) when it is new and again only when its evidence has grown by
 ``GROWTH_FACTOR`` since the last record, so a scanner probing 60,000 ports
 gives a dozen records, not 60,000.
+
+Alerts are keyed by (fold, host) -- the rollup's own grouping -- and not by
+attack type: the type the rollup names is the most common among the flows
+held, and it may change as evidence grows (an nmap scan first looks like
+``timing-t3-normal``, later like ``timing-t4-aggressive``). The record says
+the latest type; the alert stays one.
 """
 
 from __future__ import annotations
@@ -99,10 +105,10 @@ def _block_dict(mark: BlockMark, first_probe_us: int) -> dict[str, Any]:
 
 
 class AlertBook:
-    """Every alert of a watch, keyed by (fold, host, attack type)."""
+    """Every alert of a watch, keyed by (fold, host)."""
 
     def __init__(self) -> None:
-        self.alerts: dict[tuple[str, str, str], LiveAlert] = {}
+        self.alerts: dict[tuple[str, str], LiveAlert] = {}
 
     def __len__(self) -> int:
         return len(self.alerts)
@@ -112,10 +118,11 @@ class AlertBook:
         new: list[LiveAlert] = []
         grown: list[LiveAlert] = []
         for alert in alerts:
-            held = self.alerts.get(alert.key)
+            key = alert.key[:2]
+            held = self.alerts.get(key)
             if held is None:
                 held = LiveAlert(alert=alert, first_probe_us=alert.first_seen_us)
-                self.alerts[alert.key] = held
+                self.alerts[key] = held
                 self._link_compromised(alert)
                 new.append(held)
                 continue

@@ -71,12 +71,15 @@ class Watch:
         Loop periods.
     on_stats : callable or None
         Called with each :class:`WatchStats` (also logged at INFO).
+    on_ready : callable or None
+        Called once tcpdump listens.
     """
 
     def __init__(self, capture: TcpdumpCapture, detector: LiveDetector, *,
                  tick_s: float = DEFAULT_TICK_S,
                  stats_interval_s: float = DEFAULT_STATS_INTERVAL_S,
-                 on_stats: Callable[[WatchStats], None] | None = None) -> None:
+                 on_stats: Callable[[WatchStats], None] | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
         if tick_s <= 0 or stats_interval_s <= 0:
             raise ValueError(f"tick_s and stats_interval_s must be > 0, got {tick_s} "
                              f"and {stats_interval_s}")
@@ -85,6 +88,7 @@ class Watch:
         self.tick_s = tick_s
         self.stats_interval_s = stats_interval_s
         self.on_stats = on_stats
+        self.on_ready = on_ready
         self.ready = threading.Event()  # set once tcpdump listens
         self._started = 0.0
         self._rx_dropped_at_start: int | None = None
@@ -95,6 +99,8 @@ class Watch:
         self.capture.start()
         self._started = time.monotonic()
         self.ready.set()
+        if self.on_ready is not None:
+            self.on_ready()
         try:
             self._loop(stop, duration_s)
         finally:
