@@ -272,3 +272,264 @@ def _count_events(host, t, ev_ts, start, end, cum_sent, cum_recv, cum_bytes, wid
         recv[i] = cum_recv[hi] - cum_recv[lo]
         recv_bytes[i] = cum_bytes[hi] - cum_bytes[lo]
     return sent, recv, recv_bytes
+
+
+# --- streaming host windows ---------------------------------------------------
+#
+# The same statistics, kept up to date packet by packet for the streaming meter
+# (twinai.flows.meter.StreamMeter). At any time T the state of a host's window
+# of W seconds is a pure function of T: the flows that started in (T - W, T],
+# judged as of T, and the packets in (T - W, T]. So a flow's windows can be
+# read the moment its last packet has been seen, with nothing kept from before
+# T - 60 s: memory is bounded by the traffic of the longest window.
+#
+# State lives in a few integer arrays (layouts below) so that numba compiles
+# one tight loop and no Python object exists per host, flow or packet.
+#
+# Flow-start records (one per flow, in start order): linked into the list of
+# its source host and the list of its destination host.
+R_START, R_SRC, R_DST, R_PORT, R_MARK, R_NEXT_S, R_NEXT_D = range(7)
+R_FIELDS = 7
+# Packet events (one per packet end: the sender's and the receiver's), with
+# the host's running totals just before the event.
+E_TS, E_SENT0, E_RECV0, E_BYTES0, E_NEXT = range(5)
+E_FIELDS = 5
+# Host rows. Lags point at the oldest record or event still inside each
+# window (absolute pool index, -1 when the window is empty).
+H_LIVE, H_REFS, H_LAST, H_SENT, H_RECV, H_BYTES = range(6)
+H_EV_TAIL = 6
+H_EV_LAG = 7  # three windows
+H_S_TAIL = 10
+H_S_LAG = 11  # three windows
+H_D_TAIL = 14
+H_D_LAG = 15  # three windows
+H_S_CNT = 18  # per window: flows, dst hosts, dst ports, answered, reset
+H_D_CNT = 33  # per window: flows, src hosts
+H_FIELDS = 39
+# Pair kinds for the distinct counts: (source, destination host),
+# (source, destination port), (destination, source host).
+PAIR_DST_HOST, PAIR_DST_PORT, PAIR_SRC_HOST = 0, 1, 2
+# Window snapshot kept per flow, per window: what the table needs.
+SNAP_S_FLOWS, SNAP_S_HOSTS, SNAP_S_PORTS, SNAP_S_ANSWERED, SNAP_S_RST = range(5)
+SNAP_SENT, SNAP_D_FLOWS, SNAP_D_HOSTS, SNAP_RECV, SNAP_RECV_BYTES = range(5, 10)
+SNAP_FIELDS = 10
+N_WINDOWS = len(WINDOW_SECONDS)
+WINDOW_US = np.array([s * 1_000_000 for s in WINDOW_SECONDS], np.int64)
+LONGEST_WINDOW_US = int(WINDOW_US.max())
+
+
+@numba.njit(cache=True, inline="always")
+def mix64(x):  # type: ignore[no-untyped-def]
+    """A 64-bit finaliser (murmur3's): spreads keys over a power-of-two table."""
+    x = np.uint64(x)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return x
+
+
+@numba.njit(cache=True, inline="always")
+def _pair_key(kind, host, other):  # type: ignore[no-untyped-def]
+    return (np.int64(kind) << 56) | (np.int64(host) << 28) | np.int64(other)
+
+
+@numba.njit(cache=True)
+def pair_slot(keys, counts, used, key):  # type: ignore[no-untyped-def]
+    """Row of a pair in the table (one count per window), added when new.
+
+    Returns (row, slots used).
+    """
+    mask = keys.shape[0] - 1
+    p = np.int64(mix64(key) & np.uint64(mask))
+    while True:
+        k = keys[p]
+        if k == key:
+            return p, used
+        if k < 0:
+            keys[p] = key
+            counts[p, :] = 0
+            return p, used + 1
+        p = (p + 1) & mask
+
+
+@numba.njit(cache=True)
+def pair_rebuild(keys, counts, new_keys, new_counts):  # type: ignore[no-untyped-def]
+    """Copy the pairs still counted in some window into a fresh table; returns slots used."""
+    used = 0
+    for p in range(keys.shape[0]):
+        if keys[p] < 0:
+            continue
+        if counts[p, 0] == 0 and counts[p, 1] == 0 and counts[p, 2] == 0:
+            continue
+        q, used = pair_slot(new_keys, new_counts, used, keys[p])
+        new_counts[q, :] = counts[p, :]
+    return used
+
+
+@numba.njit(cache=True)
+def admit_flow(hosts, rec, rec_base, r, pkeys, pcounts, used):  # type: ignore[no-untyped-def]
+    """Link a new flow-start record into both hosts' lists and windows."""
+    i = r - rec_base
+    src = rec[i, R_SRC]
+    dst = rec[i, R_DST]
+    tail = hosts[src, H_S_TAIL]
+    if tail >= rec_base:
+        rec[tail - rec_base, R_NEXT_S] = r
+    hosts[src, H_S_TAIL] = r
+    tail = hosts[dst, H_D_TAIL]
+    if tail >= rec_base:
+        rec[tail - rec_base, R_NEXT_D] = r
+    hosts[dst, H_D_TAIL] = r
+    to_host, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_DST_HOST, src, dst))
+    to_port, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_DST_PORT, src, rec[i, R_PORT]))
+    from_host, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_SRC_HOST, dst, src))
+    for w in range(N_WINDOWS):
+        if hosts[src, H_S_LAG + w] < 0:
+            hosts[src, H_S_LAG + w] = r
+        if hosts[dst, H_D_LAG + w] < 0:
+            hosts[dst, H_D_LAG + w] = r
+        s = H_S_CNT + 5 * w
+        hosts[src, s] += 1
+        pcounts[to_host, w] += 1
+        if pcounts[to_host, w] == 1:
+            hosts[src, s + 1] += 1
+        pcounts[to_port, w] += 1
+        if pcounts[to_port, w] == 1:
+            hosts[src, s + 2] += 1
+        d = H_D_CNT + 2 * w
+        hosts[dst, d] += 1
+        pcounts[from_host, w] += 1
+        if pcounts[from_host, w] == 1:
+            hosts[dst, d + 1] += 1
+    return used
+
+
+@numba.njit(cache=True)
+def mark_flow(hosts, rec, rec_base, r, start_us, now, bit_shift, counter):  # type: ignore[no-untyped-def]
+    """A flow got its first reply (counter 3) or reset (counter 4) at ``now``.
+
+    Counted in each of its source's windows that still holds the flow, and
+    remembered in the record so that leaving the window takes it back.
+    """
+    src = -1
+    for w in range(N_WINDOWS):
+        if start_us > now - WINDOW_US[w]:
+            if src < 0:
+                src = rec[r - rec_base, R_SRC]
+            hosts[src, H_S_CNT + 5 * w + counter] += 1
+            rec[r - rec_base, R_MARK] |= 1 << (bit_shift + w)
+
+
+@numba.njit(cache=True)
+def advance_host(hosts, h, now, rec, rec_base, ev, ev_base, pkeys, pcounts, used):  # type: ignore[no-untyped-def]
+    """Drop from host ``h``'s windows the flows and packets at or before ``now - W``."""
+    for w in range(N_WINDOWS):
+        edge = now - WINDOW_US[w]
+        r = hosts[h, H_S_LAG + w]
+        s = H_S_CNT + 5 * w
+        while r >= 0 and rec[r - rec_base, R_START] <= edge:
+            i = r - rec_base
+            hosts[h, s] -= 1
+            p, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_DST_HOST, h, rec[i, R_DST]))
+            pcounts[p, w] -= 1
+            if pcounts[p, w] == 0:
+                hosts[h, s + 1] -= 1
+            p, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_DST_PORT, h, rec[i, R_PORT]))
+            pcounts[p, w] -= 1
+            if pcounts[p, w] == 0:
+                hosts[h, s + 2] -= 1
+            if rec[i, R_MARK] & (1 << w):
+                hosts[h, s + 3] -= 1
+            if rec[i, R_MARK] & (1 << (3 + w)):
+                hosts[h, s + 4] -= 1
+            r = rec[i, R_NEXT_S]
+        hosts[h, H_S_LAG + w] = r
+
+        r = hosts[h, H_D_LAG + w]
+        d = H_D_CNT + 2 * w
+        while r >= 0 and rec[r - rec_base, R_START] <= edge:
+            i = r - rec_base
+            hosts[h, d] -= 1
+            p, used = pair_slot(pkeys, pcounts, used, _pair_key(PAIR_SRC_HOST, h, rec[i, R_SRC]))
+            pcounts[p, w] -= 1
+            if pcounts[p, w] == 0:
+                hosts[h, d + 1] -= 1
+            r = rec[i, R_NEXT_D]
+        hosts[h, H_D_LAG + w] = r
+
+        e = hosts[h, H_EV_LAG + w]
+        while e >= 0 and ev[e - ev_base, E_TS] <= edge:
+            e = ev[e - ev_base, E_NEXT]
+        hosts[h, H_EV_LAG + w] = e
+    return used
+
+
+@numba.njit(cache=True)
+def add_event(hosts, h, now, ev, ev_base, e, sent, recv, ip_bytes):  # type: ignore[no-untyped-def]
+    """Record that host ``h`` sent or received a packet at ``now``."""
+    i = e - ev_base
+    ev[i, E_TS] = now
+    ev[i, E_SENT0] = hosts[h, H_SENT]
+    ev[i, E_RECV0] = hosts[h, H_RECV]
+    ev[i, E_BYTES0] = hosts[h, H_BYTES]
+    ev[i, E_NEXT] = -1
+    hosts[h, H_SENT] += sent
+    hosts[h, H_RECV] += recv
+    hosts[h, H_BYTES] += ip_bytes
+    tail = hosts[h, H_EV_TAIL]
+    if tail >= ev_base:
+        ev[tail - ev_base, E_NEXT] = e
+    hosts[h, H_EV_TAIL] = e
+    for w in range(N_WINDOWS):
+        if hosts[h, H_EV_LAG + w] < 0:
+            hosts[h, H_EV_LAG + w] = e
+    hosts[h, H_LAST] = now
+
+
+@numba.njit(cache=True)
+def snapshot_windows(hosts, src, dst, ev, ev_base, out, base):  # type: ignore[no-untyped-def]
+    """Write the windows of a flow from ``src`` to ``dst`` into ``out[base:]``.
+
+    The hosts must have been advanced to the current time first.
+    """
+    for w in range(N_WINDOWS):
+        o = base + SNAP_FIELDS * w
+        s = H_S_CNT + 5 * w
+        for k in range(5):
+            out[o + k] = hosts[src, s + k]
+        e = hosts[src, H_EV_LAG + w]
+        out[o + SNAP_SENT] = hosts[src, H_SENT] - ev[e - ev_base, E_SENT0] if e >= 0 else 0
+        d = H_D_CNT + 2 * w
+        out[o + SNAP_D_FLOWS] = hosts[dst, d]
+        out[o + SNAP_D_HOSTS] = hosts[dst, d + 1]
+        e = hosts[dst, H_EV_LAG + w]
+        if e >= 0:
+            out[o + SNAP_RECV] = hosts[dst, H_RECV] - ev[e - ev_base, E_RECV0]
+            out[o + SNAP_RECV_BYTES] = hosts[dst, H_BYTES] - ev[e - ev_base, E_BYTES0]
+        else:
+            out[o + SNAP_RECV] = 0
+            out[o + SNAP_RECV_BYTES] = 0
+
+
+def windows_from_snapshots(snap: np.ndarray) -> dict[str, np.ndarray]:
+    """Every window column from per-flow snapshots (rows of SNAP_FIELDS x windows).
+
+    The arithmetic is that of :func:`window_features`, on the same counts,
+    so the values are identical bit for bit.
+    """
+    out: dict[str, np.ndarray] = {}
+    for w, seconds in enumerate(WINDOW_SECONDS):
+        col = snap[:, SNAP_FIELDS * w:SNAP_FIELDS * (w + 1)].astype(np.float64)
+        flows = col[:, SNAP_S_FLOWS]
+        values = (flows, col[:, SNAP_S_HOSTS], col[:, SNAP_S_PORTS],
+                  flows - col[:, SNAP_S_ANSWERED], col[:, SNAP_S_RST], flows / seconds,
+                  col[:, SNAP_SENT] / seconds)
+        for stat, value in zip(SRC_WINDOW_STATS, values):
+            out[window_column("src", seconds, stat)] = np.ascontiguousarray(value)
+        values = (col[:, SNAP_D_FLOWS], col[:, SNAP_D_HOSTS], col[:, SNAP_RECV] / seconds,
+                  col[:, SNAP_RECV_BYTES] / seconds)
+        for stat, value in zip(DST_WINDOW_STATS, values):
+            out[window_column("dst", seconds, stat)] = np.ascontiguousarray(value)
+    return out

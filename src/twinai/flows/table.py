@@ -16,9 +16,16 @@ import numpy as np
 import polars as pl
 
 from twinai.capture.decode import PacketColumns
-from twinai.features.windows import NEVER_US, HostEvents, dense_ids, window_features
+from twinai.features.windows import (
+    NEVER_US,
+    HostEvents,
+    dense_ids,
+    window_features,
+    windows_from_snapshots,
+)
+from twinai.flows import meter as m
 from twinai.flows.direction import direction_of, in_networks, parse_home_net
-from twinai.flows.meter import FlowArrays
+from twinai.flows.meter import FlowArrays, FlowChunk
 from twinai.flows.schema import (
     EVIDENCE_COLUMNS,
     FLOW_STAT_COLUMNS,
@@ -27,7 +34,8 @@ from twinai.flows.schema import (
     WINDOW_COLUMNS,
 )
 
-__all__ = ["build_flow_table", "format_addresses", "conn_states", "TABLE_COLUMNS"]
+__all__ = ["build_flow_table", "streamed_flow_table", "sort_flow_table", "format_addresses",
+           "conn_states", "TABLE_COLUMNS", "ORDER_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +245,104 @@ def _window_columns(acc: dict[str, np.ndarray], packets: PacketColumns, first: n
 def _or_never(times_us: np.ndarray) -> np.ndarray:
     """The meter's -1 (no such event) as NEVER_US, after every real time."""
     return np.where(times_us < 0, NEVER_US, times_us)
+
+
+# Hidden columns that put streamed flows in the offline order: by first
+# packet time, then by the direction-free flow key as the offline meter sorts it.
+ORDER_COLUMNS = ("_a_lo", "_b_lo", "_a_port", "_b_port", "_proto", "_a_hi", "_b_hi", "_vlan")
+
+# Streamed flow rows -> the accumulator names of the offline meter.
+_STREAM_ACC = {
+    "first_us": m.F_FIRST, "last_us": m.F_LAST, "first_reply_us": m.F_REPLY,
+    "first_rst_us": m.F_RST, "pkts_f": m.F_PKTS_F, "pkts_b": m.F_PKTS_B,
+    "ip_bytes_f": m.F_IPB_F, "ip_bytes_b": m.F_IPB_B, "payload_f": m.F_PAY_F,
+    "payload_b": m.F_PAY_B, "size_min_f": m.F_SMIN_F, "size_min_b": m.F_SMIN_B,
+    "size_max_f": m.F_SMAX_F, "size_max_b": m.F_SMAX_B, "syn_f": m.F_SYN_F,
+    "syn_b": m.F_SYN_B, "ack_f": m.F_ACK_F, "ack_b": m.F_ACK_B, "fin_f": m.F_FIN_F,
+    "fin_b": m.F_FIN_B, "rst_f": m.F_RST_F, "rst_b": m.F_RST_B, "psh_f": m.F_PSH_F,
+    "psh_b": m.F_PSH_B, "urg_f": m.F_URG_F, "urg_b": m.F_URG_B, "synack_b": m.F_SYNACK_B,
+    "missed": m.F_MISSED,
+}
+_STREAM_SUMS = {
+    "size_sq_f": m.G_SQ_F, "size_sq_b": m.G_SQ_B, "iat_sum_f": m.G_IAT_F,
+    "iat_sum_b": m.G_IAT_B, "iat_sq_f": m.G_IATSQ_F, "iat_sq_b": m.G_IATSQ_B,
+    "iat_max_f": m.G_IATMAX_F, "iat_max_b": m.G_IATMAX_B,
+}
+
+
+def streamed_flow_table(chunk: FlowChunk, *, home_net: list[str] | None = None,
+                        order_columns: bool = True) -> pl.DataFrame:
+    """The flow table of flows out of :class:`~twinai.flows.meter.StreamMeter`.
+
+    Same columns and values as :func:`build_flow_table`; rows in no
+    particular order, ``flow_id`` unset (-1). With ``order_columns`` the
+    ORDER_COLUMNS are appended for :func:`sort_flow_table`.
+    """
+    if len(chunk) == 0:
+        table = empty_flow_table()
+        if order_columns:
+            table = table.with_columns([pl.lit(0, pl.UInt64).alias(c) for c in ORDER_COLUMNS])
+        return table
+    ints, addr = chunk.ints, chunk.addr
+    acc = {name: np.ascontiguousarray(ints[:, col]) for name, col in _STREAM_ACC.items()}
+    acc.update({name: np.ascontiguousarray(chunk.sums[:, col]) for name, col in _STREAM_SUMS.items()})
+    proto = ints[:, m.F_PROTO]
+    src_hi, src_lo = addr[:, m.A_SRC_HI].copy(), addr[:, m.A_SRC_LO].copy()
+    dst_hi, dst_lo = addr[:, m.A_DST_HI].copy(), addr[:, m.A_DST_LO].copy()
+    nets = parse_home_net(home_net)
+    direction = direction_of(in_networks(src_hi, src_lo, nets), in_networks(dst_hi, dst_lo, nets))
+    key: dict[str, np.ndarray | pl.Series] = {
+        "flow_id": np.full(len(chunk), -1, np.int64),
+        "src_ip": format_addresses(src_hi, src_lo),
+        "dst_ip": format_addresses(dst_hi, dst_lo),
+        "src_port": ints[:, m.F_SPORT].astype(np.int32),
+        "dst_port": ints[:, m.F_DPORT].astype(np.int32),
+        "protocol": proto.astype(np.int32),
+        "vlan_id": ints[:, m.F_VLAN].astype(np.int32),
+        "ip_version": ints[:, m.F_IPVER].astype(np.int32),
+        "first_seen_us": acc["first_us"],
+        "last_seen_us": acc["last_us"],
+        "direction": pl.Series(direction, dtype=pl.Utf8),
+    }
+    evidence: dict[str, np.ndarray | pl.Series] = {
+        "src_first_tcp_seq": np.where(proto == 6, ints[:, m.F_SEQ0], 0).astype(np.int64),
+        "src_first_ip_id": ints[:, m.F_IPID0].astype(np.int64),
+        "src_first_ttl": ints[:, m.F_TTL0].astype(np.int32),
+        "src_first_tcp_flags": np.where(proto == 6, ints[:, m.F_FLAGS0], 0).astype(np.int32),
+        "first_reply_us": pl.Series(acc["first_reply_us"]).replace(-1, None),
+        "conn_state": pl.Series(conn_states(acc, proto), dtype=pl.Utf8),
+        "is_tcp": (proto == 6).astype(np.float64),
+        "is_udp": (proto == 17).astype(np.float64),
+        "is_icmp": ((proto == 1) | (proto == 58)).astype(np.float64),
+    }
+    stats = _stat_columns(acc)
+    windows = windows_from_snapshots(ints[:, m.F_SNAP:])
+    frame = pl.DataFrame({**key, **evidence, **stats, **windows}).select(TABLE_COLUMNS)
+    if order_columns:
+        frame = frame.with_columns(_order_columns(src_hi, src_lo, dst_hi, dst_lo, ints))
+    return frame
+
+
+def _order_columns(src_hi: np.ndarray, src_lo: np.ndarray, dst_hi: np.ndarray,
+                   dst_lo: np.ndarray, ints: np.ndarray) -> list[pl.Series]:
+    sport, dport = ints[:, m.F_SPORT], ints[:, m.F_DPORT]
+    a_is_src = m._endpoint_order(src_hi, src_lo, sport, dst_hi, dst_lo, dport)
+    values = {
+        "_a_lo": np.where(a_is_src, src_lo, dst_lo), "_b_lo": np.where(a_is_src, dst_lo, src_lo),
+        "_a_port": np.where(a_is_src, sport, dport).astype(np.uint64),
+        "_b_port": np.where(a_is_src, dport, sport).astype(np.uint64),
+        "_proto": ints[:, m.F_PROTO].astype(np.uint64),
+        "_a_hi": np.where(a_is_src, src_hi, dst_hi), "_b_hi": np.where(a_is_src, dst_hi, src_hi),
+        "_vlan": ints[:, m.F_VLAN].astype(np.uint64),
+    }
+    return [pl.Series(name, values[name]) for name in ORDER_COLUMNS]
+
+
+def sort_flow_table(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Streamed flow tables -> one table in the offline order, ``flow_id`` numbered."""
+    if not parts:
+        return empty_flow_table()
+    table = pl.concat(parts, how="vertical", rechunk=False)
+    table = table.sort(["first_seen_us", *ORDER_COLUMNS])
+    return table.drop(list(ORDER_COLUMNS)).with_columns(
+        pl.arange(0, table.height, dtype=pl.Int64).alias("flow_id"))
