@@ -50,6 +50,10 @@ _FLOW_COLUMNS = (*FLOW_KEY, "flow_id", "last_seen_us", "direction", "orig_pkts",
 _PREDICTION_COLUMNS = ("scan_score", "ddos_score", "scan_type", "ddos_type", "verdict",
                        "attack_type", "reasons")
 
+# The responder's own renewal point (twinai.response): renewing earlier is
+# refused there as churn, renewing later risks a gap in the block.
+RENEW_LEFT_FRACTION = 0.5
+
 AlertSink = Callable[[dict[str, Any]], None]
 
 
@@ -103,6 +107,7 @@ class LiveDetector:
         self.evidence: pl.DataFrame | None = None  # latest verdict of each held flow
         self._stats = DetectorStats()
         self._next_id = 0
+        self._marks: dict[str, BlockMark] = {}  # every address blocked, by address
 
     def feed(self, data: bytes) -> None:
         """Take pcap stream bytes; packets are judged at the next tick."""
@@ -250,24 +255,35 @@ class LiveDetector:
         return [(str(ip), False) for ip in flood["src_ip"].unique(maintain_order=True)]
 
     def _needs_block(self, held: LiveAlert, ip: str) -> bool:
-        """Not handled yet, or its block ran out and it attacked since."""
+        """Not handled yet, or still attacking while its block runs down.
+
+        An attacker that keeps probing after its block (its packets are still
+        seen on the wire, before the firewall drops them) has the block
+        renewed once less than ``RENEW_LEFT_FRACTION`` of it is left; one that
+        stopped is let go when the TTL ends.
+        """
         mark = held.blocks.get(ip)
         if mark is None:
             return ip not in held.handled
-        expired_us = mark.at_us + mark.ttl_s * 1_000_000
-        return time.time() * 1e6 > expired_us and held.alert.last_seen_us > expired_us
+        left_us = mark.at_us + mark.ttl_s * 1_000_000 - time.time() * 1e6
+        return held.alert.last_seen_us > mark.at_us and \
+            left_us < RENEW_LEFT_FRACTION * mark.ttl_s * 1_000_000
 
     def _mark_block(self, held: LiveAlert, ip: str, direction: str, ttl_s: int | None) -> None:
         assert self.responder is not None
         now_us = time.time_ns() // 1000
         ttl = ttl_s if ttl_s is not None else self.responder.ttl_s
         dry_run = self.responder.firewall.dry_run
-        previous = held.blocks.get(ip)
-        if previous is not None:  # renewed after expiry: the first block's count stays
+        previous = self._marks.get(ip)
+        if previous is not None:
+            # A renewal, or a second alert about an address blocked already:
+            # one block, counted from when it first took effect.
             previous.at_us, previous.ttl_s = now_us, ttl
+            held.blocks[ip] = previous
             return
-        held.blocks[ip] = BlockMark(ip=ip, at_us=now_us, ttl_s=ttl, dry_run=dry_run,
-                                    direction=direction, counted_until_us=now_us)
+        mark = BlockMark(ip=ip, at_us=now_us, ttl_s=ttl, dry_run=dry_run,
+                         direction=direction, counted_until_us=now_us)
+        held.blocks[ip] = self._marks[ip] = mark
         self._stats.blocks += 1
         log.info("%s %s (%s, %s)", "would block" if dry_run else "blocked", ip,
                  held.alert.attack_type, direction)
@@ -280,11 +296,10 @@ class LiveDetector:
         """
         if self.evidence is None:
             return
-        for held in self.book.alerts.values():
-            for mark in held.blocks.values():
-                seen = self.evidence.filter((pl.col("src_ip") == mark.ip)
-                                            & (pl.col("first_seen_us") <= mark.counted_until_us))
-                mark.probes_before_block = max(mark.probes_before_block, seen.height)
+        for mark in self._marks.values():
+            seen = self.evidence.filter((pl.col("src_ip") == mark.ip)
+                                        & (pl.col("first_seen_us") <= mark.counted_until_us))
+            mark.probes_before_block = max(mark.probes_before_block, seen.height)
 
     def _emit(self, held: LiveAlert) -> None:
         record = held.record(self.bundle.name)
