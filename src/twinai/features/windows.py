@@ -514,22 +514,22 @@ def snapshot_windows(hosts, src, dst, ev, ev_base, out, base):  # type: ignore[n
 
 
 def windows_from_snapshots(snap: np.ndarray) -> dict[str, np.ndarray]:
-    """Every window column from per-flow snapshots (rows of SNAP_FIELDS x windows).
+    """Every window column from per-flow snapshots (SNAP_FIELDS x windows rows,
+    one column per flow).
 
     The arithmetic is that of :func:`window_features`, on the same counts,
     so the values are identical bit for bit.
     """
     out: dict[str, np.ndarray] = {}
     for w, seconds in enumerate(WINDOW_SECONDS):
-        col = snap[:, SNAP_FIELDS * w:SNAP_FIELDS * (w + 1)].astype(np.float64)
-        flows = col[:, SNAP_S_FLOWS]
-        values = (flows, col[:, SNAP_S_HOSTS], col[:, SNAP_S_PORTS],
-                  flows - col[:, SNAP_S_ANSWERED], col[:, SNAP_S_RST], flows / seconds,
-                  col[:, SNAP_SENT] / seconds)
+        col = snap[SNAP_FIELDS * w:SNAP_FIELDS * (w + 1)].astype(np.float64)
+        flows = col[SNAP_S_FLOWS]
+        values = (flows, col[SNAP_S_HOSTS], col[SNAP_S_PORTS], flows - col[SNAP_S_ANSWERED],
+                  col[SNAP_S_RST], flows / seconds, col[SNAP_SENT] / seconds)
         for stat, value in zip(SRC_WINDOW_STATS, values):
-            out[window_column("src", seconds, stat)] = np.ascontiguousarray(value)
-        values = (col[:, SNAP_D_FLOWS], col[:, SNAP_D_HOSTS], col[:, SNAP_RECV] / seconds,
-                  col[:, SNAP_RECV_BYTES] / seconds)
+            out[window_column("src", seconds, stat)] = value
+        values = (col[SNAP_D_FLOWS], col[SNAP_D_HOSTS], col[SNAP_RECV] / seconds,
+                  col[SNAP_RECV_BYTES] / seconds)
         for stat, value in zip(DST_WINDOW_STATS, values):
-            out[window_column("dst", seconds, stat)] = np.ascontiguousarray(value)
+            out[window_column("dst", seconds, stat)] = value
     return out

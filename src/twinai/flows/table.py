@@ -27,6 +27,7 @@ from twinai.flows import meter as m
 from twinai.flows.direction import direction_of, in_networks, parse_home_net
 from twinai.flows.meter import FlowArrays, FlowChunk
 from twinai.flows.schema import (
+    DIRECTIONS,
     EVIDENCE_COLUMNS,
     FLOW_STAT_COLUMNS,
     KEY_COLUMNS,
@@ -188,6 +189,9 @@ def _evidence_columns(acc: dict[str, np.ndarray], packets: PacketColumns,
     return cols
 
 
+CONN_STATES = ("S0", "SF", "OTH", "SH", "RSTOS0", "REJ", "S1", "S2", "S3", "RSTR", "RSTO")
+
+
 def conn_states(acc: dict[str, np.ndarray], proto: np.ndarray) -> np.ndarray:
     """Zeek-style connection state of each flow, from its TCP flag counts.
 
@@ -197,28 +201,40 @@ def conn_states(acc: dict[str, np.ndarray], proto: np.ndarray) -> np.ndarray:
     RSTR established then reset by originator / responder; OTH no SYN seen
     (midstream). Non-TCP: S0 without a reply, SF with one.
     """
+    return np.array(CONN_STATES, dtype=object)[conn_state_codes(acc, proto)]
+
+
+def conn_state_codes(acc: dict[str, np.ndarray], proto: np.ndarray) -> np.ndarray:
+    """:func:`conn_states` as indices into CONN_STATES (later rules win)."""
+    code = {name: np.uint8(k) for k, name in enumerate(CONN_STATES)}
     pb = acc["pkts_b"]
     syn_f = acc["syn_f"] > 0
     synack = acc["synack_b"] > 0
     rst_f, rst_b = acc["rst_f"] > 0, acc["rst_b"] > 0
     fin_f, fin_b = acc["fin_f"] > 0, acc["fin_b"] > 0
-    state = np.where(pb > 0, "SF", "S0").astype(object)
+    state = np.where(pb > 0, code["SF"], code["S0"]).astype(np.uint8)
     tcp = proto == 6
     attempt = tcp & syn_f & ~synack
     est = tcp & syn_f & synack
-    state[tcp & ~syn_f] = "OTH"
-    state[attempt & (pb == 0)] = "S0"
-    state[attempt & fin_f & (pb == 0)] = "SH"
-    state[attempt & rst_f & (pb == 0)] = "RSTOS0"
-    state[attempt & (pb > 0)] = "OTH"
-    state[attempt & rst_b] = "REJ"
-    state[est] = "S1"
-    state[est & fin_f & fin_b] = "SF"
-    state[est & fin_f & ~fin_b] = "S2"
-    state[est & ~fin_f & fin_b] = "S3"
-    state[est & rst_b] = "RSTR"
-    state[est & rst_f] = "RSTO"
+    state[tcp & ~syn_f] = code["OTH"]
+    state[attempt & (pb == 0)] = code["S0"]
+    state[attempt & fin_f & (pb == 0)] = code["SH"]
+    state[attempt & rst_f & (pb == 0)] = code["RSTOS0"]
+    state[attempt & (pb > 0)] = code["OTH"]
+    state[attempt & rst_b] = code["REJ"]
+    state[est] = code["S1"]
+    state[est & fin_f & fin_b] = code["SF"]
+    state[est & fin_f & ~fin_b] = code["S2"]
+    state[est & ~fin_f & fin_b] = code["S3"]
+    state[est & rst_b] = code["RSTR"]
+    state[est & rst_f] = code["RSTO"]
     return state
+
+
+def _text(codes: np.ndarray, names: tuple[str, ...]) -> pl.Series:
+    """Small-integer codes -> text, without a Python object per row."""
+    return pl.Series(codes.astype(np.uint32)).replace_strict(
+        list(range(len(names))), list(names), return_dtype=pl.Utf8)
 
 
 def _window_columns(acc: dict[str, np.ndarray], packets: PacketColumns, first: np.ndarray,
@@ -283,40 +299,44 @@ def streamed_flow_table(chunk: FlowChunk, *, home_net: list[str] | None = None,
         if order_columns:
             table = table.with_columns([pl.lit(0, pl.UInt64).alias(c) for c in ORDER_COLUMNS])
         return table
-    ints, addr = chunk.ints, chunk.addr
-    acc = {name: np.ascontiguousarray(ints[:, col]) for name, col in _STREAM_ACC.items()}
-    acc.update({name: np.ascontiguousarray(chunk.sums[:, col]) for name, col in _STREAM_SUMS.items()})
-    proto = ints[:, m.F_PROTO]
-    src_hi, src_lo = addr[:, m.A_SRC_HI].copy(), addr[:, m.A_SRC_LO].copy()
-    dst_hi, dst_lo = addr[:, m.A_DST_HI].copy(), addr[:, m.A_DST_LO].copy()
+    # One transpose, so that every column below is a contiguous row.
+    ints, sums, addr = chunk.ints.T.copy(), chunk.sums.T.copy(), chunk.addr.T.copy()
+    acc = {name: ints[col] for name, col in _STREAM_ACC.items()}
+    acc.update({name: sums[col] for name, col in _STREAM_SUMS.items()})
+    proto = ints[m.F_PROTO]
+    src_hi, src_lo = addr[m.A_SRC_HI], addr[m.A_SRC_LO]
+    dst_hi, dst_lo = addr[m.A_DST_HI], addr[m.A_DST_LO]
     nets = parse_home_net(home_net)
-    direction = direction_of(in_networks(src_hi, src_lo, nets), in_networks(dst_hi, dst_lo, nets))
+    src_home, dst_home = in_networks(src_hi, src_lo, nets), in_networks(dst_hi, dst_lo, nets)
+    # Codes into DIRECTIONS: inbound 0, outbound 1, internal 2, external 3.
+    direction = np.where(src_home, np.where(dst_home, 2, 1), np.where(dst_home, 0, 3))
     key: dict[str, np.ndarray | pl.Series] = {
         "flow_id": np.full(len(chunk), -1, np.int64),
         "src_ip": format_addresses(src_hi, src_lo),
         "dst_ip": format_addresses(dst_hi, dst_lo),
-        "src_port": ints[:, m.F_SPORT].astype(np.int32),
-        "dst_port": ints[:, m.F_DPORT].astype(np.int32),
+        "src_port": ints[m.F_SPORT].astype(np.int32),
+        "dst_port": ints[m.F_DPORT].astype(np.int32),
         "protocol": proto.astype(np.int32),
-        "vlan_id": ints[:, m.F_VLAN].astype(np.int32),
-        "ip_version": ints[:, m.F_IPVER].astype(np.int32),
+        "vlan_id": ints[m.F_VLAN].astype(np.int32),
+        "ip_version": ints[m.F_IPVER].astype(np.int32),
         "first_seen_us": acc["first_us"],
         "last_seen_us": acc["last_us"],
-        "direction": pl.Series(direction, dtype=pl.Utf8),
+        "direction": _text(direction, DIRECTIONS),
     }
+    reply = acc["first_reply_us"]
     evidence: dict[str, np.ndarray | pl.Series] = {
-        "src_first_tcp_seq": np.where(proto == 6, ints[:, m.F_SEQ0], 0).astype(np.int64),
-        "src_first_ip_id": ints[:, m.F_IPID0].astype(np.int64),
-        "src_first_ttl": ints[:, m.F_TTL0].astype(np.int32),
-        "src_first_tcp_flags": np.where(proto == 6, ints[:, m.F_FLAGS0], 0).astype(np.int32),
-        "first_reply_us": pl.Series(acc["first_reply_us"]).replace(-1, None),
-        "conn_state": pl.Series(conn_states(acc, proto), dtype=pl.Utf8),
+        "src_first_tcp_seq": np.where(proto == 6, ints[m.F_SEQ0], 0).astype(np.int64),
+        "src_first_ip_id": ints[m.F_IPID0].astype(np.int64),
+        "src_first_ttl": ints[m.F_TTL0].astype(np.int32),
+        "src_first_tcp_flags": np.where(proto == 6, ints[m.F_FLAGS0], 0).astype(np.int32),
+        "first_reply_us": pl.Series(reply).set(pl.Series(reply < 0), None),
+        "conn_state": _text(conn_state_codes(acc, proto), CONN_STATES),
         "is_tcp": (proto == 6).astype(np.float64),
         "is_udp": (proto == 17).astype(np.float64),
         "is_icmp": ((proto == 1) | (proto == 58)).astype(np.float64),
     }
     stats = _stat_columns(acc)
-    windows = windows_from_snapshots(ints[:, m.F_SNAP:])
+    windows = windows_from_snapshots(ints[m.F_SNAP:])
     frame = pl.DataFrame({**key, **evidence, **stats, **windows}).select(TABLE_COLUMNS)
     if order_columns:
         frame = frame.with_columns(_order_columns(src_hi, src_lo, dst_hi, dst_lo, ints))
@@ -325,15 +345,15 @@ def streamed_flow_table(chunk: FlowChunk, *, home_net: list[str] | None = None,
 
 def _order_columns(src_hi: np.ndarray, src_lo: np.ndarray, dst_hi: np.ndarray,
                    dst_lo: np.ndarray, ints: np.ndarray) -> list[pl.Series]:
-    sport, dport = ints[:, m.F_SPORT], ints[:, m.F_DPORT]
+    sport, dport = ints[m.F_SPORT], ints[m.F_DPORT]
     a_is_src = m._endpoint_order(src_hi, src_lo, sport, dst_hi, dst_lo, dport)
     values = {
         "_a_lo": np.where(a_is_src, src_lo, dst_lo), "_b_lo": np.where(a_is_src, dst_lo, src_lo),
         "_a_port": np.where(a_is_src, sport, dport).astype(np.uint64),
         "_b_port": np.where(a_is_src, dport, sport).astype(np.uint64),
-        "_proto": ints[:, m.F_PROTO].astype(np.uint64),
+        "_proto": ints[m.F_PROTO].astype(np.uint64),
         "_a_hi": np.where(a_is_src, src_hi, dst_hi), "_b_hi": np.where(a_is_src, dst_hi, src_hi),
-        "_vlan": ints[:, m.F_VLAN].astype(np.uint64),
+        "_vlan": ints[m.F_VLAN].astype(np.uint64),
     }
     return [pl.Series(name, values[name]) for name in ORDER_COLUMNS]
 
@@ -343,6 +363,27 @@ def sort_flow_table(parts: list[pl.DataFrame]) -> pl.DataFrame:
     if not parts:
         return empty_flow_table()
     table = pl.concat(parts, how="vertical", rechunk=False)
-    table = table.sort(["first_seen_us", *ORDER_COLUMNS])
-    return table.drop(list(ORDER_COLUMNS)).with_columns(
-        pl.arange(0, table.height, dtype=pl.Int64).alias("flow_id"))
+    order = _offline_order(table)
+    table = table.drop(list(ORDER_COLUMNS))[order]
+    return table.with_columns(pl.arange(0, table.height, dtype=pl.Int64).alias("flow_id"))
+
+
+def _offline_order(table: pl.DataFrame) -> np.ndarray:
+    """Row order by first packet time, ties broken by the flow key.
+
+    Ties are rare (most flows start at distinct microseconds), so only the
+    tied rows pay for the nine-key sort.
+    """
+    first = table["first_seen_us"].to_numpy()
+    order = np.argsort(first, kind="stable")
+    ranked = first[order]
+    tied = np.zeros(ranked.shape[0], np.bool_)
+    same = ranked[1:] == ranked[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    if not tied.any():
+        return order
+    rows = order[tied]
+    keys = [table[c].to_numpy()[rows] for c in reversed(ORDER_COLUMNS)]
+    order[tied] = rows[np.lexsort(keys + [first[rows]])]
+    return order
