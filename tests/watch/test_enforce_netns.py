@@ -7,7 +7,8 @@ A capture on the device side shows what really reached it.
 
 Probes-before-block and time-to-block per scan type are printed at the end
 of the module (``pytest -s``) and written to ``watch-enforce-results.json``
-in pytest's base temporary folder. ``TWINAI_WATCH_REPEATS`` repeats each scan.
+in pytest's base temporary folder. ``TWINAI_WATCH_REPEATS`` repeats each scan;
+``TWINAI_WATCH_TICK`` sets the watch's ``--tick``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ TTL_S = 5
 TELEMETRY_INTERVAL_S = 0.2
 SCAN_RATE = 200  # probes/s, steady: --max-rate with no retries
 REPEATS = int(os.environ.get("TWINAI_WATCH_REPEATS", "1"))
+TICK_S = os.environ.get("TWINAI_WATCH_TICK", "0.25")
 # nmap scan types of the lab catalogue (twinai.lab.catalogue), 1,000 ports each.
 SCAN_TYPES = {"tcp-syn": "-sS", "tcp-connect": "-sT", "tcp-fin": "-sF",
               "tcp-null": "-sN", "tcp-xmas": "-sX"}
@@ -115,7 +117,7 @@ def _start_watch(background: Background, lab: HomeLab, bundle_dir: Path,
         lab.router, "twinai", "watch", "--interface", lab.router_wan, "--enforce",
         "--home-net", lab.home_net, "--block-ttl", f"{TTL_S}s", "--model", str(bundle_dir),
         "--alerts", str(tmp / "alerts.jsonl"), "--audit-log", str(tmp / "audit.jsonl"),
-        "--stats-interval", "2", "--write-pcap", str(tmp / "watched.pcap"))
+        "--stats-interval", "2", "--tick", TICK_S, "--write-pcap", str(tmp / "watched.pcap"))
     return proc, _wait_for_line(proc, "watching", 60)
 
 

@@ -92,11 +92,18 @@ class LiveDetector:
         Called with each EVE record as it is emitted.
     max_packets : int
         Bound of the live flow store.
+    clock : callable
+        Microseconds since the epoch now, on the clock of the packets' time
+        stamps: the wall clock live (the kernel stamps packets with it); a
+        replay of an old capture passes one tied to the capture
+        (``lambda: detector.last_packet_us``) so that block times and probe
+        times compare.
     """
 
     def __init__(self, bundle: ModelBundle, *, home_net: list[str] | None = None,
                  responder: Responder | None = None, on_alert: AlertSink | None = None,
-                 max_packets: int = MAX_RETAINED_PACKETS, name: str = "live") -> None:
+                 max_packets: int = MAX_RETAINED_PACKETS, name: str = "live",
+                 clock: Callable[[], int] | None = None) -> None:
         self.bundle = bundle
         self.responder = responder
         self.on_alert = on_alert
@@ -108,6 +115,8 @@ class LiveDetector:
         self._stats = DetectorStats()
         self._next_id = 0
         self._marks: dict[str, BlockMark] = {}  # every address blocked, by address
+        self.clock = clock or _wall_clock_us
+        self.last_packet_us = 0  # time stamp of the newest packet metered
 
     def feed(self, data: bytes) -> None:
         """Take pcap stream bytes; packets are judged at the next tick."""
@@ -121,6 +130,7 @@ class LiveDetector:
         if flow_tick is None:
             return
         self.table = flow_tick.table
+        self.last_packet_us = flow_tick.now_us
         self._update_evidence(flow_tick.changed)
         self._keep_held_evidence(flow_tick.table)
 
@@ -265,13 +275,13 @@ class LiveDetector:
         mark = held.blocks.get(ip)
         if mark is None:
             return ip not in held.handled
-        left_us = mark.at_us + mark.ttl_s * 1_000_000 - time.time() * 1e6
+        left_us = mark.at_us + mark.ttl_s * 1_000_000 - self.clock()
         return held.alert.last_seen_us > mark.at_us and \
             left_us < RENEW_LEFT_FRACTION * mark.ttl_s * 1_000_000
 
     def _mark_block(self, held: LiveAlert, ip: str, direction: str, ttl_s: int | None) -> None:
         assert self.responder is not None
-        now_us = time.time_ns() // 1000
+        now_us = self.clock()
         ttl = ttl_s if ttl_s is not None else self.responder.ttl_s
         dry_run = self.responder.firewall.dry_run
         previous = self._marks.get(ip)
@@ -310,6 +320,10 @@ class LiveDetector:
         self._stats.ticks += 1
         self._stats.last_tick_ms = seconds * 1000
         self._stats.max_tick_ms = max(self._stats.max_tick_ms, seconds * 1000)
+
+
+def _wall_clock_us() -> int:
+    return time.time_ns() // 1000
 
 
 def warm_up(bundle: ModelBundle) -> float:
