@@ -23,7 +23,8 @@ import polars as pl
 from twinai.alerts.signatures import SIGNATURE_MIN_FLOWS, SIGNATURES
 from twinai.folds.bundle import FLOW_SCORE_THRESHOLD
 
-__all__ = ["Alert", "rollup", "MIN_SCAN_FLOWS", "MIN_FLOOD_PACKETS", "MIN_FLOOD_FLOWS"]
+__all__ = ["Alert", "rollup", "MIN_SCAN_FLOWS", "MIN_FAILED_PROBES", "MIN_FLOOD_PACKETS",
+           "MIN_FLOOD_FLOWS"]
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,21 @@ log = logging.getLogger(__name__)
 # host's two discovery ports and then the target port.
 MIN_SCAN_FLOWS = 3
 
-# A flood must bring at least this many flood-like packets to its victim, and
-# in at least this many flows or from one long flow: a few hundred packets is
-# the least the public captures show for a real (low-rate) amplification,
-# while a busy benign exchange rarely looks flood-like for that long.
-MIN_FLOOD_PACKETS = 100
+# Of a scanner's scan-like flows, at least this many must be failed probes:
+# no payload sent, and no reply or torn down by a reset. A scan is a search,
+# and most probes of a search hit closed ports or absent hosts (SYN scans: RST
+# or silence; connect scans: the scanner resets each connection at once,
+# before any data). A busy client whose connections carry data, even when
+# some end in a reset (TLS teardown), is not searching. Skipped for flow logs
+# that carry no connection state (CIC CSVs).
+MIN_FAILED_PROBES = 2
+_FAILED_STATES = ("S0", "REJ", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH")
+
+# A flood must bring at least this many flood-like packets to its victim: a
+# few hundred packets is the least the public captures show for a real
+# amplification attack (DNS: ~1,250 in minutes), while a scanner's service
+# probes or a busy benign exchange with one server stay below it.
+MIN_FLOOD_PACKETS = 300
 MIN_FLOOD_FLOWS = 1
 
 # More distinct sources than this behind one flood means the sources are
@@ -94,7 +105,8 @@ def rollup(flows: pl.DataFrame, predictions: pl.DataFrame,
 def _evidence_table(flows: pl.DataFrame, predictions: pl.DataFrame,
                     signatures: np.ndarray) -> pl.DataFrame:
     keep = ["flow_id", "src_ip", "dst_ip", "src_port", "dst_port", "protocol",
-            "first_seen_us", "last_seen_us", "direction", "orig_pkts", "resp_pkts"]
+            "first_seen_us", "last_seen_us", "direction", "orig_pkts", "resp_pkts",
+            "orig_bytes", "conn_state"]
     base = flows.select([c for c in keep if c in flows.columns])
     for name in ("first_seen_us", "last_seen_us"):
         if name not in base.columns:
@@ -124,12 +136,24 @@ def _parse_reasons(text: str | None) -> list[dict[str, Any]]:
     return json.loads(text) if text else []
 
 
+def _group_destination(address: pl.Expr) -> pl.Expr:
+    """Multicast and broadcast destinations: discovery protocols (mDNS, SSDP,
+    IGMP) talk to them by design, and a scan probes unicast hosts."""
+    first_octet = address.str.split(".").list.first().cast(pl.Int64, strict=False)
+    return (
+        first_octet.is_between(224, 239).fill_null(False)
+        | address.str.ends_with(".255")
+        | address.str.starts_with("ff")
+    )
+
+
 def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
     """Fold 1: group scan evidence by source host."""
     sig_min = pl.col("signature").replace_strict(
         SIGNATURE_MIN_FLOWS, default=None, return_dtype=pl.Int64)
     candidates = table.with_columns(sig_min.alias("sig_min")).filter(
-        (pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | pl.col("signature").is_not_null())
+        ((pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | pl.col("signature").is_not_null())
+        & ~_group_destination(pl.col("dst_ip")))
     alerts: list[Alert] = []
     for (src,), group in candidates.group_by(["src_ip"], maintain_order=True):
         group = group.sort(["last_seen_us", "flow_id"])
@@ -143,10 +167,17 @@ def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
 
 def _scan_fire_point(group: pl.DataFrame) -> tuple[int | None, str | None]:
     """Index (in time order) of the flow at which the evidence first sufficed."""
-    model_hits = (group["scan_score"] >= FLOW_SCORE_THRESHOLD).cum_sum().to_numpy()
-    fired: int | None = None
-    if model_hits[-1] >= MIN_SCAN_FLOWS:
-        fired = int(np.argmax(model_hits >= MIN_SCAN_FLOWS))
+    scan_like = (group["scan_score"] >= FLOW_SCORE_THRESHOLD).to_numpy()
+    model_hits = np.cumsum(scan_like)
+    if "conn_state" in group.columns and group["conn_state"].null_count() < group.height:
+        failed = group["conn_state"].is_in(_FAILED_STATES).fill_null(False).to_numpy()
+        if "orig_bytes" in group.columns:
+            failed &= (group["orig_bytes"].fill_null(0) == 0).to_numpy()
+        failed_hits = np.cumsum(scan_like & failed)
+    else:
+        failed_hits = np.full(group.height, MIN_FAILED_PROBES)
+    enough = (model_hits >= MIN_SCAN_FLOWS) & (failed_hits >= MIN_FAILED_PROBES)
+    fired: int | None = int(np.argmax(enough)) if enough.any() else None
     chosen_signature = None
     signatures = group["signature"].to_numpy()
     for name, needed in SIGNATURE_MIN_FLOWS.items():

@@ -14,6 +14,14 @@ scanner family outright:
   "connection" with flag combinations that no TCP stack starts one with.
   They are less certain (one stray packet can look like this), so they need
   several flows from the same source before they count.
+
+One behaviour is checked on the whole flow rather than its first packet: a
+TCP handshake answered by the server and then reset by the client before
+either side sent a byte. That is how a port scanner checks an open port (a
+SYN scan's kernel reset, a connect scan's immediate close), and what no
+client that wanted the service does. It needs three flows from one source:
+the smallest nmap run (one port) already makes three, its discovery probes
+of ports 80 and 443 and the probe itself.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ SIGNATURES = {
     "tcp-null-probe": ("nmap-like", "tcp-null"),
     "tcp-fin-probe": ("nmap-like", "tcp-fin"),
     "tcp-xmas-probe": ("nmap-like", "tcp-xmas"),
+    "tcp-handshake-then-reset": ("nmap-like", "tcp-open-port-probe"),
 }
 
 # How many matching flows of one source make a signature verdict. Mirai's
@@ -52,6 +61,7 @@ SIGNATURE_MIN_FLOWS = {
     "tcp-null-probe": 2,
     "tcp-fin-probe": 2,
     "tcp-xmas-probe": 2,
+    "tcp-handshake-then-reset": 3,
 }
 
 _REQUIRED = ("dst_ip", "dst_port", "protocol", "ip_version", "src_first_tcp_seq",
@@ -84,6 +94,7 @@ def match_signatures(flows: pl.DataFrame) -> np.ndarray:
     port = flows["dst_port"].fill_null(0).to_numpy().astype(np.int64)
     syn = tcp & (flags == _SYN_ONLY)
 
+    out[_handshake_then_reset(flows, tcp)] = "tcp-handshake-then-reset"
     out[tcp & (flags == _NULL)] = "tcp-null-probe"
     out[tcp & (flags == _FIN)] = "tcp-fin-probe"
     out[tcp & (flags == _XMAS)] = "tcp-xmas-probe"
@@ -93,3 +104,14 @@ def match_signatures(flows: pl.DataFrame) -> np.ndarray:
     out[syn & v4 & (target > 0) & (seq == target)] = "mirai-seq-equals-target"
     return out
 
+
+
+def _handshake_then_reset(flows: pl.DataFrame, tcp: np.ndarray) -> np.ndarray:
+    """Answered handshakes the client reset before any payload either way."""
+    needed = ("conn_state", "orig_bytes", "resp_bytes")
+    if not all(c in flows.columns for c in needed):
+        return np.zeros(flows.height, np.bool_)
+    reset_by_client = (flows["conn_state"] == "RSTO").fill_null(False).to_numpy()
+    silent = ((flows["orig_bytes"].fill_null(1) == 0)
+              & (flows["resp_bytes"].fill_null(1) == 0)).to_numpy()
+    return tcp & reset_by_client & silent

@@ -5,7 +5,13 @@
 
 from twinai.evaluation.data import FAMILIES, load_datasets, load_flows
 from twinai.evaluation.report import PUBLISHED, write_report
-from twinai.evaluation.runner import RANDOM_SPLIT_WARNING, CrossCell, Evaluation, SystemResult, evaluate
+from twinai.evaluation.runner import (
+    RANDOM_SPLIT_WARNING,
+    CrossCell,
+    Evaluation,
+    SystemResult,
+    evaluate,
+)
 
 __all__ = [
     "FAMILIES",

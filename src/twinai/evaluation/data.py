@@ -11,8 +11,15 @@ import polars as pl
 
 from twinai.errors import InputError
 
-__all__ = ["FAMILIES", "load_flows", "load_datasets", "dataset_name", "in_time_order",
-           "label_families", "families_of"]
+__all__ = [
+    "FAMILIES",
+    "dataset_name",
+    "families_of",
+    "in_time_order",
+    "label_families",
+    "load_datasets",
+    "load_flows",
+]
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,15 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import (
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from twinai.evaluation.data import FAMILIES
 
-__all__ = ["verdict_metrics", "verdict_confusion", "other_verdicts", "CONFUSION_ROWS"]
+__all__ = ["CONFUSION_ROWS", "other_verdicts", "verdict_confusion", "verdict_metrics"]
 
 # Rows of a confusion matrix: the three families, then other/... flows.
 CONFUSION_ROWS = FAMILIES + ("other",)

@@ -10,12 +10,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from twinai.evaluation.data import FAMILIES  # noqa: E402
-from twinai.evaluation.metrics import CONFUSION_ROWS  # noqa: E402
-from twinai.evaluation.runner import Evaluation, SystemResult  # noqa: E402
+from twinai.evaluation.data import FAMILIES
+from twinai.evaluation.metrics import CONFUSION_ROWS
+from twinai.evaluation.runner import Evaluation, SystemResult
 
 __all__ = ["draw_all"]
 

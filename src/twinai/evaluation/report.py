@@ -13,7 +13,7 @@ from twinai.evaluation.metrics import CONFUSION_ROWS
 from twinai.evaluation.plots import draw_all
 from twinai.evaluation.runner import CrossCell, Evaluation, SystemResult
 
-__all__ = ["write_report", "PUBLISHED"]
+__all__ = ["PUBLISHED", "write_report"]
 
 # The figures the original research published for its two-fold system
 # (random-row split, scaling fitted per class on the whole table).
@@ -56,15 +56,17 @@ def _setup(ev: Evaluation) -> list[str]:
     lines = [
         "## Data and split", "",
         f"* Data: {', '.join(f'`{p}`' for p in ev.data)} ({ev.rows} flows)",
-        f"* **Split: {ev.split}** ({ev.train_rows} training rows, {ev.test_rows} test rows; "
-        f"asked for: {ev.requested_split})",
-        f"* Features: `{ev.feature_set}`; rows in time order (windows of the deep models "
-        "are built inside the training or the test rows, never across them)",
+        (f"* **Split: {ev.split}** ({ev.train_rows} training rows, {ev.test_rows} test rows; "
+        f"asked for: {ev.requested_split})"),
+        (f"* Features: `{ev.feature_set}`; rows in time order (windows of the deep models "
+        "are built inside the training or the test rows, never across them)"),
         f"* Training labels: {_counts_text(ev.label_counts['train'])}",
         f"* Test labels: {_counts_text(ev.label_counts['test'])}", "",
     ]
     for warning in ev.warnings:
         lines += [f"> **Warning:** {warning}", ""]
+    for model, reason in ev.failed.items():
+        lines += [f"> **{model} could not be trained:** {reason}", ""]
     return lines
 
 
@@ -74,11 +76,11 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 def _models_section(ev: Evaluation, results: list[SystemResult], plots: dict[str, str]) -> list[str]:
     lines = ["## Two-fold system per model (test rows)", "",
-             "Verdict benign / scan / ddos per flow (the bundle's rule: benign when both "
+             ("Verdict benign / scan / ddos per flow (the bundle's rule: benign when both "
              "fold scores are below 0.5, else the higher fold). Macro means over the classes "
              "present in the test rows; FPR = benign flows given an attack verdict; ROC-AUC "
              "of any attack against benign on the higher fold score. `other/...` flows are "
-             "left out (see the confusion matrices).", "",
+             "left out (see the confusion matrices)."), "",
              "| model | accuracy | precision | recall | F1 | FPR | ROC-AUC | train accuracy |",
              "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for r in results:
@@ -87,8 +89,8 @@ def _models_section(ev: Evaluation, results: list[SystemResult], plots: dict[str
                      f"{_f(t.get('recall_macro'))} | {_f(t.get('f1_macro'))} | {_f(t.get('fpr'))} | "
                      f"{_f(t.get('roc_auc'))} | {_f(r.train.get('accuracy'))} |")
     published = " / ".join(f"{k} {v:.2%}" for k, v in PUBLISHED.items())
-    lines += ["", f"Published by the original research: {published}, on a random-row split "
-              "with per-class scaling (both leak test information into training).", ""]
+    lines += ["", (f"Published by the original research: {published}, on a random-row split "
+              "with per-class scaling (both leak test information into training)."), ""]
     lines += _image(plots, "metrics", "Metrics per model")
     lines += _image(plots, "train_vs_test", "Train vs test accuracy")
     lines += ["### Confusion matrices (test rows; rows = truth, columns = verdict)", ""]
@@ -135,11 +137,11 @@ def _per_class_section(results: list[SystemResult]) -> list[str]:
 def _comparison_section(two_fold: list[SystemResult], single: list[SystemResult],
                         plots: dict[str, str]) -> list[str]:
     lines = ["## Two folds against one multi-class classifier", "",
-             "Same learner, same training and test rows; the single-stage classifier "
+             ("Same learner, same training and test rows; the single-stage classifier "
              "predicts benign / scan / ddos directly (`other/...` trains as benign, as it "
-             "does for the folds).", "",
-             "| model | two-fold accuracy | single accuracy | two-fold F1 | single F1 | "
-             "two-fold FPR | single FPR |", "|---|--:|--:|--:|--:|--:|--:|"]
+             "does for the folds)."), "",
+             ("| model | two-fold accuracy | single accuracy | two-fold F1 | single F1 | "
+             "two-fold FPR | single FPR |"), "|---|--:|--:|--:|--:|--:|--:|"]
     for a, b in zip(two_fold, single):
         lines.append(f"| {a.model} | {_f(a.test.get('accuracy'))} | {_f(b.test.get('accuracy'))} | "
                      f"{_f(a.test.get('f1_macro'))} | {_f(b.test.get('f1_macro'))} | "
@@ -152,8 +154,8 @@ def _comparison_section(two_fold: list[SystemResult], single: list[SystemResult]
 def _times_section(two_fold: list[SystemResult], single: list[SystemResult],
                    plots: dict[str, str]) -> list[str]:
     lines = ["## Training time", "",
-             "Wall-clock seconds to fit on the training rows on this machine (two-fold: "
-             "both folds, each a detector and a type namer).", "",
+             ("Wall-clock seconds to fit on the training rows on this machine (two-fold: "
+             "both folds, each a detector and a type namer)."), "",
              "| model | two-fold s | single-stage s |", "|---|--:|--:|"]
     for a, b in zip(two_fold, single):
         lines.append(f"| {a.model} | {a.train_seconds:.1f} | {b.train_seconds:.1f} |")
@@ -163,40 +165,40 @@ def _times_section(two_fold: list[SystemResult], single: list[SystemResult],
 def _bundle_section(bundle: dict[str, Any]) -> list[str]:
     t = bundle["test"]
     lines = ["## The bundle", "",
-             f"Bundle `{bundle['name']}` (serving `{bundle['serving_model']}`, trained on "
+             (f"Bundle `{bundle['name']}` (serving `{bundle['serving_model']}`, trained on "
              f"{bundle['trained_rows']} rows with a {bundle['trained_split']} split, features "
              f"`{bundle['feature_set']}`) scored on the test rows. It may have trained on some "
-             "of these rows; trust it only when it was trained on other data or the same split.",
+             "of these rows; trust it only when it was trained on other data or the same split."),
              "", "| accuracy | precision | recall | F1 | FPR | ROC-AUC |", "|--:|--:|--:|--:|--:|--:|",
-             f"| {_f(t.get('accuracy'))} | {_f(t.get('precision_macro'))} | "
+             (f"| {_f(t.get('accuracy'))} | {_f(t.get('precision_macro'))} | "
              f"{_f(t.get('recall_macro'))} | {_f(t.get('f1_macro'))} | {_f(t.get('fpr'))} | "
-             f"{_f(t.get('roc_auc'))} |", ""]
+             f"{_f(t.get('roc_auc'))} |"), ""]
     return lines + _confusion_table("bundle", bundle["confusion"])
 
 
 def _anomaly_section(anomaly: dict[str, Any]) -> list[str]:
     shares = ", ".join(f"{k} {v:.1%}" for k, v in anomaly["flagged_share"].items())
     lines = ["## Anomaly detector (unknown attacks)", "",
-             f"Isolation forest fitted on {anomaly['benign_train_rows']} benign training flows; "
+             (f"Isolation forest fitted on {anomaly['benign_train_rows']} benign training flows; "
              f"threshold = the {anomaly['quantile']:.0%} quantile of their scores "
-             f"({anomaly['threshold']:.4f}).", "",
+             f"({anomaly['threshold']:.4f})."), "",
              f"* Test flows flagged, by truth: {shares}",
              f"* ROC-AUC, any attack against benign: {_f(anomaly['roc_auc'])}"]
     if "unknown_model" in anomaly:
         by_family = ", ".join(f"{k} {v}" for k, v in anomaly["unknown_by_family"].items())
-        lines += [f"* `unknown` verdicts added to the {anomaly['unknown_model']} folds' benign "
-                  f"verdicts, by truth: {by_family}",
-                  f"* Attacks the folds missed: {anomaly['missed_attacks']}, of which the "
-                  f"anomaly detector flags {anomaly['missed_attacks_caught']}"]
+        lines += [(f"* `unknown` verdicts added to the {anomaly['unknown_model']} folds' benign "
+                  f"verdicts, by truth: {by_family}"),
+                  (f"* Attacks the folds missed: {anomaly['missed_attacks']}, of which the "
+                  f"anomaly detector flags {anomaly['missed_attacks_caught']}")]
     return lines + [""]
 
 
 def _cross_section(ev: Evaluation, plots: dict[str, str]) -> list[str]:
     names = list(ev.cross_datasets)
     lines = ["## Cross-dataset matrix (universal features)", "",
-             "Train on the row's dataset, test on the column's; the diagonal is the "
+             ("Train on the row's dataset, test on the column's; the diagonal is the "
              f"dataset's own {ev.requested_split} split. Cells: scan fold F1 / ddos fold F1 / "
-             "FPR. N/A where the training set or the test set lacks the family.", "",
+             "FPR. N/A where the training set or the test set lacks the family."), "",
              "| dataset | flows by family |", "|---|---|"]
     for name, counts in ev.cross_datasets.items():
         lines.append(f"| {name} | {_counts_text(counts)} |")

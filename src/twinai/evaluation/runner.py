@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -20,12 +21,17 @@ from twinai.errors import InputError
 from twinai.evaluation.data import FAMILIES, families_of, in_time_order, label_families
 from twinai.evaluation.metrics import other_verdicts, verdict_confusion, verdict_metrics
 from twinai.evaluation.systems import FOLD_FAMILIES, SingleStage, TwoFold
-from twinai.folds.bundle import FEATURE_SETS, choose_feature_set, feature_matrix, load_bundle
+from twinai.folds.bundle import (
+    FEATURE_SETS,
+    choose_feature_set,
+    feature_matrix,
+    load_bundle,
+)
 from twinai.folds.estimators import LEARNERS
 from twinai.folds.train import fold_metrics, split_rows
 from twinai.models.anomaly import BenignAnomalyDetector, mark_unknown
 
-__all__ = ["Evaluation", "SystemResult", "CrossCell", "evaluate", "RANDOM_SPLIT_WARNING"]
+__all__ = ["RANDOM_SPLIT_WARNING", "CrossCell", "Evaluation", "SystemResult", "evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +88,7 @@ class Evaluation:
     cross: list[CrossCell] = field(default_factory=list)
     cross_datasets: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate(flows: pl.DataFrame, *, data: list[str], models: tuple[str, ...],
@@ -118,11 +125,17 @@ def evaluate(flows: pl.DataFrame, *, data: list[str], models: tuple[str, ...],
     first: TwoFold | None = None
     for model in models:
         say(f"two-fold {model}")
-        measured, system = _two_fold_result(model, split_data, seed)
-        result.results.append(measured)
+        try:
+            measured, system = _two_fold_result(model, split_data, seed)
+            single = _single_stage_result(model, split_data, seed)
+        except ValueError as exc:
+            # A learner that cannot fit these rows (e.g. too few flows of a
+            # type for its internal cross-validation) is reported, not fatal.
+            log.warning("%s could not be trained: %s", model, exc)
+            result.failed[model] = str(exc)
+            continue
+        result.results += [measured, single]
         first = first or system
-        say(f"single-stage {model}")
-        result.results.append(_single_stage_result(model, split_data, seed))
     say("anomaly detector")
     result.anomaly = _anomaly(split_data, first, seed)
     if bundle_path is not None:

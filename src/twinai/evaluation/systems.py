@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from twinai.folds.bundle import FLOW_SCORE_THRESHOLD
 from twinai.folds.estimators import FoldClassifier, make_learner
 
-__all__ = ["TwoFold", "SingleStage", "FOLD_FAMILIES", "fold_verdict"]
+__all__ = ["FOLD_FAMILIES", "SingleStage", "TwoFold", "fold_verdict"]
 
 FOLD_FAMILIES = ("scan", "ddos")
 
@@ -35,7 +35,7 @@ class TwoFold:
     train_seconds: float
 
     @classmethod
-    def fit(cls, model: str, X: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> "TwoFold":
+    def fit(cls, model: str, X: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> TwoFold:
         started = time.perf_counter()
         folds: dict[str, FoldClassifier | None] = {}
         for family in FOLD_FAMILIES:
@@ -69,7 +69,7 @@ class SingleStage:
     train_seconds: float
 
     @classmethod
-    def fit(cls, model: str, X: np.ndarray, families: np.ndarray, *, seed: int = 0) -> "SingleStage":
+    def fit(cls, model: str, X: np.ndarray, families: np.ndarray, *, seed: int = 0) -> SingleStage:
         started = time.perf_counter()
         targets = np.where(families == "other", "benign", families)
         if np.unique(targets).size < 2:

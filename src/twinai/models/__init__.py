@@ -4,7 +4,12 @@
 """
 
 from twinai.models.anomaly import BENIGN_QUANTILE, BenignAnomalyDetector, mark_unknown
-from twinai.models.deep import ARCHITECTURES, WINDOW_FLOWS, DeepFlowClassifier, make_deep_learner
+from twinai.models.deep import (
+    ARCHITECTURES,
+    WINDOW_FLOWS,
+    DeepFlowClassifier,
+    make_deep_learner,
+)
 
 __all__ = [
     "ARCHITECTURES",

@@ -19,7 +19,7 @@ from torch import nn
 from twinai.models._networks import build_network, probabilities
 from twinai.models.windows import gather_windows, pad_rows
 
-__all__ = ["TrainingPlan", "TrainedNetwork", "fit_network", "export_onnx"]
+__all__ = ["TrainedNetwork", "TrainingPlan", "export_onnx", "fit_network"]
 
 log = logging.getLogger(__name__)
 

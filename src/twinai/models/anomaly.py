@@ -68,7 +68,7 @@ class BenignAnomalyDetector(BaseEstimator):
         self.max_samples = max_samples
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None) -> "BenignAnomalyDetector":
+    def fit(self, X: Any, y: Any = None) -> BenignAnomalyDetector:
         """Fit on benign flows. With ``y`` (labels), rows not labelled benign are dropped."""
         if not 0.5 <= self.quantile < 1.0:
             raise ValueError(f"quantile must be in [0.5, 1), got {self.quantile}")

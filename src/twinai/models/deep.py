@@ -128,7 +128,7 @@ class DeepFlowClassifier(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> "DeepFlowClassifier":
+    def fit(self, X: Any, y: Any) -> DeepFlowClassifier:
         """Fit the scaler and the network on these rows, then export to ONNX."""
         from twinai.models._training import TrainingPlan, export_onnx, fit_network
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OnnxScorer", "SCORING_BATCH"]
+__all__ = ["SCORING_BATCH", "OnnxScorer"]
 
 # Windows per ONNX Runtime call: large enough to amortise the call, small
 # enough that a window batch of the widest feature set stays under ~20 MB.

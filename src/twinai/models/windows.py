@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pad_rows", "gather_windows", "flow_windows"]
+__all__ = ["flow_windows", "gather_windows", "pad_rows"]
 
 
 def pad_rows(scaled: np.ndarray, window: int) -> np.ndarray:

@@ -1,0 +1,88 @@
+"""Detection and training on a local Dask cluster give the single-process results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import polars as pl
+import pytest
+
+pytest.importorskip("distributed")
+
+from twinai.detect import detect  # noqa: E402
+from twinai.flows.meter import meter_files  # noqa: E402
+from twinai.folds.bundle import FEATURE_SETS, FOLDS, feature_matrix, load_bundle  # noqa: E402
+from twinai.folds.estimators import FoldClassifier  # noqa: E402
+from twinai.folds.train import train_bundle  # noqa: E402
+from twinai.scale import connect, detect_many, train_on_dask  # noqa: E402
+
+CAPTURES = {
+    "ndpi/synscan.pcap": ("scan/tcp-syn", "src_ip", "172.16.0.8"),
+    "stopddos/amp.UDP.snmp.src161.pcapng": ("ddos/udp-amplification", "dst_ip", "10.10.10.10"),
+    "stopddos/amp.TCP.reflection.SYNACK.pcap": ("ddos/tcp-synack", "dst_ip", "10.10.10.10"),
+    "ndpi/iphone.pcap": ("benign", None, None),
+    "ndpi/android.pcap": ("benign", None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with connect(processes=False, workers=2) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture(scope="module")
+def labelled(shared_data: Path) -> pl.DataFrame:
+    parts = []
+    for name, (label, column, host) in CAPTURES.items():
+        flows = meter_files([shared_data / name])
+        tag = pl.lit(label) if column is None else pl.when(pl.col(column) == host).then(
+            pl.lit(label)).otherwise(pl.lit("benign"))
+        parts.append(flows.with_columns(tag.alias("label"), pl.lit(name).alias("run_id")))
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(labelled: pl.DataFrame, tmp_path_factory: Any) -> Path:
+    out = tmp_path_factory.mktemp("scale") / "bundle"
+    train_bundle(labelled, out, split="random")
+    return out
+
+
+def test_captures_judged_on_the_cluster_match_detect_run_alone(
+        client: Any, shared_data: Path, bundle_dir: Path) -> None:
+    captures = [shared_data / "ndpi/synscan.pcap",
+                shared_data / "stopddos/amp.UDP.snmp.src161.pcapng",
+                shared_data / "ndpi/iphone.pcap"]
+
+    results = detect_many(captures, client, model=bundle_dir)
+
+    assert [r.capture for r in results] == [str(p) for p in captures]
+    for path, result in zip(captures, results):
+        alone = detect([path], model=bundle_dir)
+        assert result.verdicts.equals(alone.verdicts())
+        assert result.alerts == alone.eve()
+    assert "172.16.0.8" in results[0].summary["scanners"]
+
+
+def test_folds_trained_on_partitions_agree_with_a_single_process_fit(
+        client: Any, labelled: pl.DataFrame, tmp_path: Path) -> None:
+    dataset = tmp_path / "flows"
+    dataset.mkdir()
+    for k, part in enumerate(labelled.drop("run_id").sample(fraction=1.0, seed=1)
+                             .iter_slices(labelled.height // 3 + 1)):
+        part.write_parquet(dataset / f"part-{k}.parquet")
+
+    bundle = load_bundle(train_on_dask(dataset, tmp_path / "bundle", client))
+    served = bundle.predict(labelled, explain=False)
+
+    matrix = feature_matrix(labelled, FEATURE_SETS["capture"])
+    labels = labelled["label"].to_numpy().astype(str)
+    for fold, family in FOLDS.items():
+        alone = FoldClassifier(family=family).fit(matrix, labels).predict(matrix)
+        on_dask = (served[f"{family}_score"].to_numpy() >= 0.5).astype(np.int64)
+        truth = np.char.startswith(labels, f"{family}/").astype(np.int64)
+        assert (on_dask == alone).mean() > 0.99, fold
+        assert (on_dask == truth).mean() > 0.99, fold
