@@ -19,7 +19,10 @@ _BENIGN_HELD_OUT = ("ndpi/ssh.pcap", "ndpi/mqtt.pcap", "ndpi/dns.pcap", "ndpi/ht
 
 def _matrix(shared_data: Path, names: tuple[str, ...], side: str | None = None,
             host: str | None = None) -> np.ndarray:
-    flows = meter_files([shared_data / name for name in names])
+    # One meter per capture: each capture has its own clock (alexa-app.pcapng
+    # is from 2017, iphone.pcap from 2020), and one stream over all of them
+    # would stamp the older capture's packets at the newer one's time.
+    flows = pl.concat([meter_files([shared_data / name]) for name in names])
     if side is not None:
         flows = flows.filter(pl.col(side) == host)
     return feature_matrix(flows, FEATURE_SETS["capture"])
