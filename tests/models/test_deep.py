@@ -162,3 +162,24 @@ def test_predicting_before_fit_is_refused() -> None:
 def test_feature_count_mismatch_is_refused(fitted_cnn: DeepFlowClassifier) -> None:
     with pytest.raises(ValueError, match="X has 5 features, but this model was fitted with 6"):
         fitted_cnn.predict_proba(np.ones((3, 5)))
+
+
+def test_a_small_table_gets_at_least_min_batches_steps() -> None:
+    X, y = _easy_problem(300, seed=8)
+    scaled = np.log1p(X).astype(np.float32)
+    plan = TrainingPlan("cnn", 4, 1, 64, 1e-3, 30.0, 10_000, 1, 0, min_batches=40)
+
+    trained = fit_network(scaled, y, 2, plan)
+
+    # One epoch of 300 rows at batch 64 is 5 steps; min_batches asks for 40.
+    assert trained.batches_run == 40
+    assert trained.epochs_run == pytest.approx(8.0)
+
+
+def test_no_batch_of_two_rows_ends_training_instead_of_looping() -> None:
+    X, y = _easy_problem(20, seed=9)
+    plan = TrainingPlan("cnn", 4, 1, 1, 1e-3, 30.0, 10_000, 1, 0, min_batches=40)
+
+    trained = fit_network(np.log1p(X).astype(np.float32), y, 2, plan)
+
+    assert trained.batches_run == 0

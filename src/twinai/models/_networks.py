@@ -40,13 +40,17 @@ class FlowCNN(nn.Module):
             nn.Conv1d(HIDDEN, HIDDEN, kernel_size=3, padding=1),
             nn.ReLU(),
         )
-        self.head = nn.Linear(HIDDEN, n_classes)
+        # The head reads the newest flow's maps and the window's max-pooled maps.
+        self.head = nn.Linear(2 * HIDDEN, n_classes)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         maps = self.conv(windows.transpose(1, 2))
-        # The newest flow's position carries the verdict; max-pooling the
-        # window gives it the context of the flows before it.
-        pooled = torch.maximum(maps.amax(dim=2), maps[:, :, -1])
+        # The newest flow's position carries the verdict; the max over the
+        # window gives it the context of the flows before it. The two are
+        # concatenated, not combined by an element-wise maximum: that maximum
+        # equals the pooled maps alone, so a flow next to an attack flow would
+        # be judged as the attack.
+        pooled = torch.cat([maps[:, :, -1], maps.amax(dim=2)], dim=1)
         return self.head(pooled)
 
 

@@ -41,6 +41,7 @@ class TrainingPlan:
     max_windows_per_epoch: int
     n_threads: int
     random_state: int
+    min_batches: int = 1
 
 
 @dataclass
@@ -61,8 +62,9 @@ def fit_network(scaled: np.ndarray, targets: np.ndarray, n_classes: int,
     1. Windows are gathered per batch from one padded copy of the matrix,
        so memory stays at one matrix, not ``window`` copies of it.
     2. Each epoch visits at most ``max_windows_per_epoch`` random windows.
-    3. Training stops after ``epochs`` or ``max_train_seconds``, whichever
-       comes first, and always after at least one batch.
+    3. Training stops after ``epochs`` and at least ``min_batches`` batches
+       (a small table gets more epochs), or after ``max_train_seconds``,
+       whichever comes first, and always after at least one batch.
     """
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(plan.n_threads)
@@ -85,7 +87,10 @@ def _train(scaled: np.ndarray, targets: np.ndarray, n_classes: int,
     started = time.perf_counter()
     batches, seen, out_of_time = 0, 0, False
     network.train()
-    for _ in range(plan.epochs):
+    epoch = 0
+    while epoch < plan.epochs or batches < plan.min_batches:
+        epoch += 1
+        batches_before = batches
         order = rng.permutation(scaled.shape[0])[: plan.max_windows_per_epoch]
         for start in range(0, order.size, plan.batch_size):
             rows = order[start : start + plan.batch_size]
@@ -100,7 +105,7 @@ def _train(scaled: np.ndarray, targets: np.ndarray, n_classes: int,
             out_of_time = time.perf_counter() - started > plan.max_train_seconds
             if out_of_time:
                 break
-        if out_of_time:
+        if out_of_time or batches == batches_before:  # no batch of two rows: give up
             break
 
     network.eval()
