@@ -60,6 +60,11 @@ NOT_BENIGN = {"ndpi/synscan.pcap", "ndpi/tcp_scan.pcapng", "ndpi/bot.pcap", "ndp
 MIXES = {"flood-heavy": (FLOOD, (VICTIM,)), "scan-heavy": (SCAN, SCANNERS)}
 # One second between repetitions: time moves forward, flows stay apart.
 REPEAT_GAP_US = 1_000_000
+# Training mix (flows): the benign capture has only ~52k flows per million
+# packets, so the flood and the scan make up the rest of about a million.
+TRAIN_FLOOD_FLOWS, TRAIN_SCAN_FLOWS, TRAIN_BENIGN_FLOWS = 600_000, 350_000, 100_000
+# Smaller captures of the same mixes, to see whether peak memory stays flat.
+GROWTH_FRACTIONS = (0.25, 0.5)
 
 
 def benign_sources() -> list[str]:
@@ -244,8 +249,11 @@ def run_inference(path: Path) -> dict[str, Any]:
         model = bundle._fold(fold, feature_set)
         started = time.perf_counter()
         model.predict_proba(unique)[:, 1][inverse]
+        scored = time.perf_counter()
         model.attack_types(unique)[inverse]
         out[fold] = time.perf_counter() - started
+        out[f"{fold}_score_s"] = scored - started
+        out[f"{fold}_type_s"] = out[fold] - out[f"{fold}_score_s"]
     started = time.perf_counter()
     bundle.predict(flows, explain=False)
     out["predict_s"] = time.perf_counter() - started
@@ -261,15 +269,16 @@ def run_training(paths: list[Path]) -> dict[str, Any]:
     from twinai.folds.estimators import FoldClassifier
 
     flood, scan, benign = (meter_files([p]) for p in paths)
-    flood = flood.head(500_000).with_columns(
+    # About a million flows: most of the flood, much of the scan, all benign flows.
+    flood = flood.head(TRAIN_FLOOD_FLOWS).with_columns(
         pl.when((pl.col("dst_ip") == VICTIM) | (pl.col("src_ip") == VICTIM))
         .then(pl.when(pl.col("protocol") == 17).then(pl.lit("ddos/udp-amplification"))
               .otherwise(pl.lit("ddos/tcp-syn")))
         .otherwise(pl.lit("benign")).alias("label"))
-    scan = scan.head(250_000).with_columns(
+    scan = scan.head(TRAIN_SCAN_FLOWS).with_columns(
         pl.when(pl.col("src_ip").is_in(list(SCANNERS))).then(pl.lit("scan/tcp-syn"))
         .otherwise(pl.lit("benign")).alias("label"))
-    benign = benign.head(250_000).with_columns(pl.lit("benign").alias("label"))
+    benign = benign.head(TRAIN_BENIGN_FLOWS).with_columns(pl.lit("benign").alias("label"))
     table = pl.concat([flood, scan, benign])
     matrix = feature_matrix(table, FEATURE_SETS["capture"])
     labels = table["label"].to_numpy().astype(str)
@@ -304,6 +313,21 @@ def in_child(kind: str, *paths: Path) -> dict[str, Any]:
 # --- the table --------------------------------------------------------------------
 
 
+def print_growth(captures: dict[str, tuple[Path, int]], min_packets: int) -> None:
+    """Peak RSS of detect on a quarter, a half and all of the flood and benign mixes."""
+    print("peak RSS of detect as the capture grows:")
+    for name in ("flood-heavy", "benign-heavy"):
+        cells = []
+        for fraction in GROWTH_FRACTIONS:
+            path, packets = build_capture(name, int(min_packets * fraction))
+            result = in_child("detect", path)
+            cells.append(f"{packets:,} packets {result['peak_rss_mb']:.0f} MB")
+        path, packets = captures[name]
+        cells.append(f"{packets:,} packets {in_child('detect', path)['peak_rss_mb']:.0f} MB")
+        print(f"  {name:<13} " + "; ".join(cells))
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-packets", type=int, default=1_000_000)
@@ -314,7 +338,8 @@ def main() -> None:
         child(args.child[0], args.child[1:])
         return
 
-    print(f"model bundle: {train_fallback_bundle()}")
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; "
+          f"model bundle: {train_fallback_bundle()}")
     captures = {name: build_capture(name, args.min_packets)
                 for name in ("flood-heavy", "scan-heavy", "benign-heavy")}
     print(f"{'capture':<13} {'run':<22} {'packets':>10} {'flows':>9} {'seconds':>8} "
@@ -338,6 +363,7 @@ def main() -> None:
         print(f"{'':<13} stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items())
               + f"; detect alerts {detect['alerts']}")
     print("suricata: not installed on this machine; no figure")
+    print_growth(captures, args.min_packets)
 
     flood_path = captures["flood-heavy"][0]
     inference = in_child("inference", flood_path)
@@ -345,7 +371,9 @@ def main() -> None:
         seconds = inference[fold] + inference["matrix_s"]
         print(f"inference {fold:<10}: {inference['flows']:,} flows "
               f"({inference['distinct']:,} distinct rows) in {seconds:.2f} s = "
-              f"{inference['flows'] / seconds:,.0f} flows/s (matrix {inference['matrix_s']:.2f} s)")
+              f"{inference['flows'] / seconds:,.0f} flows/s (matrix and distinct rows "
+              f"{inference['matrix_s']:.2f} s, score {inference[f'{fold}_score_s']:.2f} s, "
+              f"attack type {inference[f'{fold}_type_s']:.2f} s)")
     print(f"bundle.predict, both folds: {inference['flows'] / inference['predict_s']:,.0f} flows/s")
     training = in_child("training", *(p for p, _ in captures.values()))
     print(f"training (LightGBM, one core, {training['flows']:,} flows): scan fold "

@@ -45,6 +45,15 @@ STOP_GRACE_S = 1.0
 # After SIGINT tcpdump exits within milliseconds; after this it is killed.
 EXIT_TIMEOUT_S = 5.0
 
+# Kernel capture buffer handed to tcpdump (-B, KiB). In immediate mode libpcap
+# uses a TPACKET_V2 ring whose every slot is sized for a whole snapshot
+# (256 KiB) when the interface offloads segmentation, as veths and most NICs
+# do; tcpdump's default 2 MiB then holds about eight packets, and a scheduling
+# hiccup of a few milliseconds drops packets at 2,000 packets/s
+# (benchmarks/bench_watch.py: 11-16 kernel drops at 2,000-5,000 packets/s
+# with the default, none at 5,000 with 64 MiB, about 250 slots).
+CAPTURE_BUFFER_KIB = 65_536
+
 _READ_BYTES = 1 << 16
 _COUNT_RE = re.compile(r"(\d+) packets? (captured|received by filter|dropped by kernel)")
 
@@ -91,7 +100,7 @@ class TcpdumpCapture:
     def argv(self) -> list[str]:
         """The command line, as an argument list."""
         command = [self.tcpdump, "-i", self.interface, "-w", "-", "-U", "--immediate-mode",
-                   "-n", "-s", "262144"]
+                   "-n", "-s", "262144", "-B", str(CAPTURE_BUFFER_KIB)]
         if self.netns:
             return ["ip", "netns", "exec", self.netns, *command]
         return command
