@@ -69,11 +69,12 @@ def test_captures_judged_on_the_cluster_match_detect_run_alone(
 
 def test_folds_trained_on_partitions_agree_with_a_single_process_fit(
         client: Any, labelled: pl.DataFrame, tmp_path: Path) -> None:
+    # One Parquet file per capture, as `twinai flows` writes them: most
+    # partitions hold one or two classes only.
     dataset = tmp_path / "flows"
     dataset.mkdir()
-    for k, part in enumerate(labelled.drop("run_id").sample(fraction=1.0, seed=1)
-                             .iter_slices(labelled.height // 3 + 1)):
-        part.write_parquet(dataset / f"part-{k}.parquet")
+    for k, (_, part) in enumerate(labelled.group_by("run_id", maintain_order=True)):
+        part.drop("run_id").write_parquet(dataset / f"part-{k}.parquet")
 
     bundle = load_bundle(train_on_dask(dataset, tmp_path / "bundle", client))
     served = bundle.predict(labelled, explain=False)
@@ -86,3 +87,22 @@ def test_folds_trained_on_partitions_agree_with_a_single_process_fit(
         truth = np.char.startswith(labels, f"{family}/").astype(np.int64)
         assert (on_dask == alone).mean() > 0.99, fold
         assert (on_dask == truth).mean() > 0.99, fold
+
+
+def test_a_class_missing_from_a_partition_trains_on_one_partition(
+        client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from twinai.scale.cluster import _with_target
+
+    features = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) ** 2})
+    target = pd.Series([0.0] * 5 + [1.0] + [0.0] * 6)  # the one positive is in partition 0
+    frame = dd.from_pandas(features.assign(t=target), npartitions=3)
+
+    X, y = _with_target(frame[["a", "b"]], frame["t"])
+
+    assert X.numblocks == (1, 1) and y.numblocks == (1,)
+    np.testing.assert_array_equal(y.compute(), target.to_numpy())
+    np.testing.assert_array_equal(X.compute(), features.to_numpy())
+    assert "a partition lacks one of the classes [0.0, 1.0]" in caplog.text

@@ -13,6 +13,14 @@ Notes
 Distributed LightGBM builds its histograms from every worker's rows, so the
 trees differ slightly from a single-process fit on the same rows; verdicts
 agree on nearly every flow (see tests/scale), not bit for bit.
+
+Each worker label-encodes the classes it holds, and the model handed back is
+one worker's: a worker whose partitions lack a class trains against codes
+that mean something else on the others (LightGBM issue #2419), and its model
+may know one class only. A flow dataset written capture by capture is
+exactly that (a scan capture, a benign capture). So rows are first dealt to
+the partitions at random, and a fit whose partitions still miss a class
+(a type of a few flows) runs on one partition instead.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from twinai.errors import InputError
+from twinai.errors import InputError, ModelError
 from twinai.folds.bundle import FEATURE_SETS, FOLDS, ModelBundle
 from twinai.folds.estimators import FoldClassifier, make_learner
 
@@ -37,6 +45,9 @@ log = logging.getLogger(__name__)
 # Two workers of one thread each: the cores of the machines this project
 # targets; a real cluster is given by address instead.
 LOCAL_WORKERS = 2
+
+# The hidden column that deals rows to partitions at random.
+_ROW_KEY = "_twinai_row_key"
 
 
 @dataclass
@@ -127,9 +138,50 @@ class NamedClasses:
 
 
 def _with_target(features: Any, target: Any) -> tuple[Any, Any]:
-    """Features and target as row-aligned Dask arrays, cut from one array."""
+    """Features and target as row-aligned Dask arrays, cut from one array.
+
+    When a block of the target lacks one of the classes, both come back as
+    one block: LightGBM then trains on one worker, but on the right codes.
+    """
     both = features.assign(_target=target).to_dask_array(lengths=True)
-    return both[:, :-1], both[:, -1]
+    X, y = both[:, :-1], both[:, -1]
+    present = [set(np.unique(block).tolist()) for block in _computed_blocks(y)]
+    classes = set().union(*present)
+    if len(present) > 1 and any(block != classes for block in present):
+        log.warning("a partition lacks one of the classes %s; fitting on one partition",
+                    sorted(classes))
+        X, y = X.rechunk({0: X.shape[0]}), y.rechunk(y.shape[0])
+    return X, y
+
+
+def _computed_blocks(array: Any) -> list[np.ndarray]:
+    """The blocks of a 1-D Dask array, computed."""
+    import dask
+
+    return list(dask.compute(*array.to_delayed().ravel().tolist()))
+
+
+def _row_keys(part: Any, seed: int, partition_info: dict[str, Any] | None = None) -> Any:
+    number = partition_info["number"] if partition_info else 0
+    rng = np.random.default_rng([seed, number])
+    return part.assign(**{_ROW_KEY: rng.random(len(part))})
+
+
+def _dealt_at_random(frame: Any, seed: int) -> Any:
+    """The rows of ``frame`` spread over as many partitions at random (see Notes)."""
+    meta = frame._meta.assign(**{_ROW_KEY: np.float64(0.0)})
+    keyed = frame.map_partitions(_row_keys, seed, meta=meta)
+    return keyed.shuffle(on=_ROW_KEY, npartitions=frame.npartitions).drop(columns=_ROW_KEY)
+
+
+def _check_classes(model: Any, expected: int, what: str) -> Any:
+    """``model`` (a local LightGBM classifier) if it knows all ``expected`` classes."""
+    if len(model.classes_) != expected:
+        raise ModelError(
+            f"{what}: the Dask-trained model knows the classes {list(model.classes_)}, "
+            f"expected {expected}; repartition the flow dataset so that every "
+            "partition holds flows of each class")
+    return model
 
 
 def _fit_fold(client: Any, frame: Any, names: tuple[str, ...], family: str,
@@ -139,7 +191,8 @@ def _fit_fold(client: Any, frame: Any, names: tuple[str, ...], family: str,
     labels = frame["label"].astype(str)
     positive = labels.str.startswith(f"{family}/")
     X, y = _with_target(features, positive.astype("float64"))
-    detector = _dask_learner(client, seed).fit(X, y.astype("int64")).to_local()
+    detector = _check_classes(_dask_learner(client, seed).fit(X, y.astype("int64")).to_local(),
+                              2, f"fold {family} detector")
 
     types = labels[positive].str.split("/", n=1).str[1]
     kinds = sorted(types.unique().compute().tolist())
@@ -147,8 +200,8 @@ def _fit_fold(client: Any, frame: Any, names: tuple[str, ...], family: str,
     if len(kinds) > 1:
         codes = types.map({kind: float(k) for k, kind in enumerate(kinds)}, meta=("t", "f8"))
         Xp, yp = _with_target(features[positive], codes)
-        namer = NamedClasses(_dask_learner(client, seed).fit(Xp, yp.astype("int64")).to_local(),
-                             kinds)
+        local = _dask_learner(client, seed).fit(Xp, yp.astype("int64")).to_local()
+        namer = NamedClasses(_check_classes(local, len(kinds), f"fold {family} namer"), kinds)
     fold = FoldClassifier(family=family, learner="lightgbm", random_state=seed)
     fold.detector_, fold.namer_, fold.types_ = detector, namer, kinds
     fold.classes_ = np.array([0, 1])
@@ -173,7 +226,7 @@ def train_on_dask(dataset: str | os.PathLike[str], out_dir: str | os.PathLike[st
                 log.info("%s: no capture features; training the universal set only", dataset)
                 continue
             raise
-        frame = frame.persist()
+        frame = _dealt_at_random(frame, seed).persist()
         rows = int(frame.shape[0].compute())
         for fold, family in FOLDS.items():
             folds[fold][feature_set] = _fit_fold(client, frame, names, family, seed)
