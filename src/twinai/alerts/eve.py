@@ -24,6 +24,7 @@ SIGNATURE_IDS = {
     ("prevention", "model"): 9100001,
     ("prevention", "signature"): 9100002,
     ("detection", "model"): 9200001,
+    ("detection", "signature"): 9200002,
 }
 
 # Suricata's classtypes for the two families.
@@ -80,7 +81,8 @@ def to_eve(alert: Alert, *, model: str, action: str = "allowed") -> dict[str, An
         twinai["spoofed"] = alert.spoofed
     if alert.signature:
         twinai["signature"] = alert.signature
-        twinai["scanner_family"] = alert.scanner_family
+        if alert.fold == "prevention":
+            twinai["scanner_family"] = alert.scanner_family
         twinai["reasons"] = [{"signature": alert.signature}] + alert.reasons
     if alert.compromised:
         twinai["compromised"] = alert.compromised

@@ -22,6 +22,16 @@ SYN scan's kernel reset, a connect scan's immediate close), and what no
 client that wanted the service does. It needs three flows from one source:
 the smallest nmap run (one port) already makes three, its discovery probes
 of ports 80 and 443 and the probe itself.
+
+One signature is evidence for fold 2, not fold 1: an *unsolicited SYN-ACK*,
+a flow that opens with SYN|ACK, carries no payload, and whose destination
+never joins a handshake (sends no SYN and no ACK; a kernel's RST to the stray
+SYN-ACK is allowed). A server sends a SYN-ACK only to answer a SYN, so a
+stream of them toward a host that sent none is reflection: an attacker
+spoofed the victim's address in SYNs to many servers (or to one server that
+retransmits for minutes). The rollup counts these packets per victim against
+the flood threshold, however slowly they arrive, which the flow model, trained
+on fast floods, cannot see.
 """
 
 from __future__ import annotations
@@ -29,15 +39,19 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SIGNATURES", "SIGNATURE_MIN_FLOWS", "match_signatures"]
+__all__ = ["SIGNATURES", "SIGNATURE_MIN_FLOWS", "FLOOD_SIGNATURES", "match_signatures"]
 
 ZMAP_IP_ID = 54321
 
 # Flag bytes a TCP connection never starts with.
 _NULL, _FIN, _XMAS = 0x00, 0x01, 0x29
 _SYN_ONLY = 0x02
+_FIN_FLAG, _SYN_FLAG, _RST_FLAG, _ACK_FLAG = 0x01, 0x02, 0x04, 0x10
+# Flags that decide what a segment does to a connection; PSH, URG and the ECN
+# bits (ECE, CWR: an ECN-setup SYN-ACK carries ECE) do not.
+_CONTROL = _FIN_FLAG | _SYN_FLAG | _RST_FLAG | _ACK_FLAG
 
-# Signature name -> (scanner family, attack type reported in the alert).
+# Scanner signature name -> (scanner family, attack type reported in the alert).
 SIGNATURES = {
     "mirai-seq-equals-target": ("mirai", "mirai-telnet-sweep"),
     "zmap-ip-id-54321": ("zmap", "zmap-sweep"),
@@ -62,6 +76,12 @@ SIGNATURE_MIN_FLOWS = {
     "tcp-fin-probe": 2,
     "tcp-xmas-probe": 2,
     "tcp-handshake-then-reset": 3,
+}
+
+# Flood signature name -> attack type reported in the alert (fold 2). How many
+# packets make a verdict is the flood threshold, MIN_FLOOD_PACKETS.
+FLOOD_SIGNATURES = {
+    "tcp-synack-unsolicited": "tcp-synack-reflection",
 }
 
 _REQUIRED = ("dst_ip", "dst_port", "protocol", "ip_version", "src_first_tcp_seq",
@@ -94,6 +114,7 @@ def match_signatures(flows: pl.DataFrame) -> np.ndarray:
     port = flows["dst_port"].fill_null(0).to_numpy().astype(np.int64)
     syn = tcp & (flags == _SYN_ONLY)
 
+    out[_unsolicited_synack(flows, tcp, flags)] = "tcp-synack-unsolicited"
     out[_handshake_then_reset(flows, tcp)] = "tcp-handshake-then-reset"
     out[tcp & (flags == _NULL)] = "tcp-null-probe"
     out[tcp & (flags == _FIN)] = "tcp-fin-probe"
@@ -104,6 +125,17 @@ def match_signatures(flows: pl.DataFrame) -> np.ndarray:
     out[syn & v4 & (target > 0) & (seq == target)] = "mirai-seq-equals-target"
     return out
 
+
+def _unsolicited_synack(flows: pl.DataFrame, tcp: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """SYN-ACK-first flows without payload that the destination never joined."""
+    needed = ("orig_bytes", "bwd_syn", "bwd_ack")
+    if not all(c in flows.columns for c in needed):
+        return np.zeros(flows.height, np.bool_)
+    opens_with_synack = (flags >= 0) & ((flags & _CONTROL) == (_SYN_FLAG | _ACK_FLAG))
+    no_payload = (flows["orig_bytes"].fill_null(1) == 0).to_numpy()
+    never_joined = ((flows["bwd_syn"].fill_null(1) == 0)
+                    & (flows["bwd_ack"].fill_null(1) == 0)).to_numpy()
+    return tcp & opens_with_synack & no_payload & never_joined
 
 
 def _handshake_then_reset(flows: pl.DataFrame, tcp: np.ndarray) -> np.ndarray:

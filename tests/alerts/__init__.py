@@ -1,0 +1,1 @@
+"""Tests of twinai.alerts: rollup rules and signatures."""
