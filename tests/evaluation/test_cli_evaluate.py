@@ -103,3 +103,15 @@ def test_table_without_labels_is_refused_naming_the_file(tmp_path: Path) -> None
     # main() turns the InputError into one line and exit 2; under CliRunner it surfaces.
     assert isinstance(result.exception, InputError)
     assert "unlabelled.csv: no `label` column" in str(result.exception)
+
+
+def test_unlabelled_flow_log_is_refused_not_scored_as_benign(shared_data: Path,
+                                                              tmp_path: Path) -> None:
+    scan_log = shared_data / "stratosphere" / "002-zeek-scenario-port-scanning" / "conn.log"
+
+    result = CliRunner().invoke(cli, ["evaluate", "--data", str(scan_log), "--out",
+                                      str(tmp_path / "r")])
+
+    assert isinstance(result.exception, InputError)
+    assert "conn.log: every `label` is empty (an unlabelled log)" in str(result.exception)
+    assert not (tmp_path / "r").exists()

@@ -43,6 +43,11 @@ def load_flows(path: str | os.PathLike[str]) -> pl.DataFrame:
     if "label" not in flows.columns:
         raise InputError(f"{path}: no `label` column; evaluation needs labelled flows "
                          "(`twinai lab dataset` or `twinai datasets import`)")
+    if flows.height and flows["label"].null_count() == flows.height:
+        # Null labels count as benign further on: an unlabelled Zeek log of a
+        # port scan would be scored as thousands of benign flows.
+        raise InputError(f"{path}: every `label` is empty (an unlabelled log); label the "
+                         "flows first or leave the file out of the evaluation")
     return flows.with_columns(pl.lit(str(path)).alias("source_file"))
 
 
