@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from twinai.folds.estimators import CLASSICAL_LEARNERS, FoldClassifier
+from twinai.folds.estimators import CLASSICAL_LEARNERS, NAMER_LEAVES, NAMER_TREES, FoldClassifier
 
 rng = np.random.default_rng(0)
 X = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(6, 1, (40, 3)), rng.normal(-6, 1, (40, 3))])
@@ -63,3 +63,14 @@ def test_contributions_explain_lightgbm_only() -> None:
     contrib = fold.contributions(X[:5])
     assert contrib is not None and contrib.shape == (5, 3)
     assert FoldClassifier(family="ddos", learner="decision-tree").fit(X, y).contributions(X) is None
+
+
+def test_lightgbm_namer_is_smaller_than_the_detector() -> None:
+    """The multi-class namer grows a tree per type per round; it keeps fewer rounds."""
+    three_types = np.concatenate([y[:100], np.array(["scan/tcp-fin"] * 40)])
+    fold = FoldClassifier(family="scan", learner="lightgbm").fit(X, three_types)
+
+    assert fold.detector_.n_estimators == 120
+    assert fold.namer_.n_estimators == NAMER_TREES and fold.namer_.num_leaves == NAMER_LEAVES
+    assert fold.namer_.booster_.num_trees() <= NAMER_TREES * 3
+    assert set(fold.attack_types(X[100:])) == {"tcp-fin"}
