@@ -59,6 +59,8 @@ def test_run_split_report_has_every_section_and_plot(small_table: Path, shared_d
     assert "cic-ids2017-distrinet | " in report and "| zeek |" in report
     # The Zeek capture has no DDoS flows: its DDoS cells cannot be scored.
     assert "N/A" in report
+    # The CIC table has runs; the Zeek log has none, so its diagonal is a time split.
+    assert "Diagonal: cic-ids2017-distrinet: run split, zeek: time split" in report
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["confusion_single_stage.png", "confusion_two_fold.png",
                     "cross_dataset_lightgbm.png", "folds_by_model.png", "metrics_by_model.png",

@@ -197,8 +197,9 @@ def _cross_section(ev: Evaluation, plots: dict[str, str]) -> list[str]:
     names = list(ev.cross_datasets)
     lines = ["## Cross-dataset matrix (universal features)", "",
              ("Train on the row's dataset, test on the column's; the diagonal is the "
-             f"dataset's own {ev.requested_split} split. Cells: scan fold F1 / ddos fold F1 / "
-             "FPR. N/A where the training set or the test set lacks the family."), "",
+             f"dataset's own {ev.requested_split} split (time where it has too few runs; "
+             "the split used is listed under each matrix). Cells: scan fold F1 / ddos fold "
+             "F1 / FPR. N/A where the training set or the test set lacks the family."), "",
              "| dataset | flows by family |", "|---|---|"]
     for name, counts in ev.cross_datasets.items():
         lines.append(f"| {name} | {_counts_text(counts)} |")
@@ -210,6 +211,9 @@ def _cross_section(ev: Evaluation, plots: dict[str, str]) -> list[str]:
         for train in names:
             row = [_cross_text(cells.get((train, test))) for test in names]
             lines.append(f"| {train} | " + " | ".join(row) + " |")
+        diagonal = [f"{name}: {'; '.join(cells[(name, name)].notes)}"
+                    for name in names if (name, name) in cells]
+        lines += ["", "Diagonal: " + ", ".join(diagonal) + "."]
         lines += [""] + _image(plots, f"cross_{model}", f"Cross-dataset, {model}")
     return lines
 

@@ -293,13 +293,15 @@ def _cross_dataset(model: str, datasets: dict[str, pl.DataFrame], split: str,
                           flows["label"].cast(pl.Utf8).fill_null("benign").to_numpy().astype(str))
     cells = []
     for train_name, (train_flows, X, labels) in prepared.items():
-        inner_train, inner_test, _ = split_rows(train_flows, split=split, seed=seed)
+        inner_train, inner_test, used = split_rows(train_flows, split=split, seed=seed)
         whole = TwoFold.fit(model, X, labels, seed=seed)
         inner = TwoFold.fit(model, X[inner_train], labels[inner_train], seed=seed)
         for test_name, (_, X_test, test_labels) in prepared.items():
             if test_name == train_name:
                 cells.append(_cross_cell(inner, train_name, test_name, X[inner_test],
                                          labels[inner_test], labels[inner_train]))
+                # A dataset without enough runs falls back to a time split.
+                cells[-1].notes.insert(0, f"{used} split")
             else:
                 cells.append(_cross_cell(whole, train_name, test_name, X_test, test_labels,
                                          labels))
