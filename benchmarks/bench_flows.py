@@ -102,7 +102,25 @@ def run_nfstream(path: Path) -> dict[str, float]:
     return {"seconds": seconds, "packets": float("nan"), "flows": flows}
 
 
-ENGINES = {"twinai meter_files": run_twinai, "nfstream (n_dissections=0)": run_nfstream}
+def run_cli(path: Path) -> dict[str, float]:
+    """``twinai flows`` as a user runs it: start-up, metering and the Parquet write."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="twinai-bench-flows-") as tmp:
+        argv = ["twinai", "flows", "--no-progress", "--out", f"{tmp}/flows.parquet"]
+        subprocess.run([*argv[:-1], f"{tmp}/warm.parquet", str(WARMUP)], check=True,
+                       capture_output=True)
+        started = time.perf_counter()
+        subprocess.run([*argv, str(path)], check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        import polars as pl
+
+        flows = pl.scan_parquet(f"{tmp}/flows.parquet").select(pl.len()).collect().item()
+    return {"seconds": seconds, "packets": float("nan"), "flows": flows}
+
+
+ENGINES = {"twinai meter_files": run_twinai, "twinai flows (CLI, total)": run_cli,
+           "nfstream (n_dissections=0)": run_nfstream}
 
 
 def child(engine: str, path: Path) -> None:
@@ -124,6 +142,7 @@ def main() -> None:
     path, packets = build_capture(args.repeat_flood, args.repeat_ndpi)
     if packets < MIN_PACKETS:
         sys.exit(f"only {packets} packets; raise --repeat-flood")
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     print(f"capture: {path.relative_to(REPO)}, {packets:,} packets, "
           f"{path.stat().st_size / 1e6:.1f} MB")
     print(f"{'engine':<28} {'flows':>9} {'seconds':>8} {'packets/s':>11} "

@@ -11,16 +11,17 @@ Two tables.
    watch`` (:class:`twinai.live.Watch`: tcpdump in the receiving namespace,
    the live detector ticking every TICK_S) listens on one end while
    ``tcpreplay --pps RATE`` sends a bounded prefix of the capture on the
-   other. A rate is *sustained* when tcpdump reports no kernel drop, the
-   interface no receive drop, every packet sent was judged, the live alerts
-   equal ``detect`` on what tcpdump recorded (no verdict lost), and the last
-   tick finished within DRAIN_LIMIT_S of tcpdump stopping (the loop kept up
-   rather than queueing). The ladder climbs until a rate is not sustained.
+   other. A rate is *sustained* when tcpdump reports no kernel drop, every
+   packet sent was judged (the interface's rx_dropped is shown as well),
+   every alert ``detect`` raises on what tcpdump recorded was raised live
+   (no verdict lost), and the last tick finished within DRAIN_LIMIT_S of
+   tcpdump stopping (the loop kept up rather than queueing). The ladder
+   climbs until a rate is not sustained.
 
 Usage::
 
     python3 benchmarks/bench_watch.py [--model BUNDLE] [--no-replay] [--no-ticks]
-        [--rates 1000,2000,...] [CAPTURE ...]
+        [--rates 1000,2000,...] [--rung-s 4] [--replay-capture PCAP] [CAPTURE ...]
 
 Default captures: the shared nmap SYN scan and spoofed SYN flood (ticks);
 the spoofed SYN flood (replay: nearly every packet is a new flow, the
@@ -127,9 +128,10 @@ def _alert_keys(alerts: Any) -> set[tuple[str, str]]:
     return {(a.fold, a.src_ip if a.fold == "prevention" else a.dest_ip) for a in alerts}
 
 
-def replay_rung(path: Path, rate: int, bundle: ModelBundle, tmp: Path) -> dict[str, Any]:
+def replay_rung(path: Path, rate: int, bundle: ModelBundle, tmp: Path,
+                rung_s: float) -> dict[str, Any]:
     """One rung of the ladder (see the module docstring)."""
-    limit = min(len(read_records(path)), int(rate * RUNG_S))
+    limit = min(len(read_records(path)), int(rate * rung_s))
     recorded = tmp / f"watched-{rate}.pcap"
     detector = LiveDetector(bundle)
     with link_pair() as pair:
@@ -165,9 +167,11 @@ def replay_rung(path: Path, rate: int, bundle: ModelBundle, tmp: Path) -> dict[s
         "drain_s": drain_s, "live_alerts": len(live_keys), "offline_alerts": len(offline_keys),
         "lost": len(offline_keys - live_keys), "extra": len(live_keys - offline_keys),
     }
-    row["sustained"] = (row["kernel_drops"] == 0 and row["rx_drops"] in (0, None)
-                        and row["judged"] >= packets_sent and row["lost"] == 0
-                        and drain_s <= DRAIN_LIMIT_S)
+    # The interface's rx_dropped is shown, not required to be 0: on a veth it
+    # also counts frames the stack refuses after tcpdump saw them (sent ==
+    # judged proves none was lost to the watch).
+    row["sustained"] = (row["kernel_drops"] == 0 and row["judged"] >= packets_sent
+                        and row["lost"] == 0 and drain_s <= DRAIN_LIMIT_S)
     recorded.unlink(missing_ok=True)
     return row
 
@@ -179,16 +183,16 @@ def _row(r: dict[str, Any]) -> str:
             f"{r['offline_alerts']} | {r['lost']} | {'yes' if r['sustained'] else 'no'} |")
 
 
-def bench_replay(path: Path, rates: list[int], bundle: ModelBundle) -> None:
+def bench_replay(path: Path, rates: list[int], bundle: ModelBundle, rung_s: float) -> None:
     print(f"\nreplay ladder: {path.name}, tcpreplay --pps into a veth, tick {TICK_S} s, "
-          f"{RUNG_S:.0f} s per rung")
+          f"at most {rung_s:g} s per rung")
     print("| pps asked | sent | pps achieved | judged | kernel drops | rx drops | max tick ms "
           "| drain s | alerts live / offline | verdicts lost | sustained |")
     print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")
     best = None
     with tempfile.TemporaryDirectory(prefix="twinai-bench-watch-") as tmp:
         for rate in rates:
-            row = replay_rung(path, rate, bundle, Path(tmp))
+            row = replay_rung(path, rate, bundle, Path(tmp), rung_s)
             print(_row(row), flush=True)
             if not row["sustained"]:
                 break
@@ -202,6 +206,10 @@ def main() -> None:
     parser.add_argument("captures", nargs="*", type=Path, default=None)
     parser.add_argument("--model", default=None)
     parser.add_argument("--rates", default=",".join(map(str, RATES)))
+    parser.add_argument("--rung-s", type=float, default=RUNG_S,
+                        help="seconds of traffic per rung (bounded by the capture)")
+    parser.add_argument("--replay-capture", type=Path, action="append", default=None,
+                        help="capture(s) for the replay ladder (default: the SYN flood)")
     parser.add_argument("--no-ticks", action="store_true")
     parser.add_argument("--no-replay", action="store_true")
     args = parser.parse_args()
@@ -222,8 +230,8 @@ def main() -> None:
         print(f"replay ladder skipped: {reason}")
         return
     rates = [int(r) for r in args.rates.split(",")]
-    for path in args.captures or [FLOOD]:
-        bench_replay(path, rates, bundle)
+    for path in args.replay_capture or [FLOOD]:
+        bench_replay(path, rates, bundle, args.rung_s)
 
 
 if __name__ == "__main__":
