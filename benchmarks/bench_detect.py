@@ -60,6 +60,9 @@ NOT_BENIGN = {"ndpi/synscan.pcap", "ndpi/tcp_scan.pcapng", "ndpi/bot.pcap", "ndp
 MIXES = {"flood-heavy": (FLOOD, (VICTIM,)), "scan-heavy": (SCAN, SCANNERS)}
 # One second between repetitions: time moves forward, flows stay apart.
 REPEAT_GAP_US = 1_000_000
+# Longest silence kept inside a source: past both meters' idle timeout
+# (120 s), so a flow that a silence ended stays ended.
+MAX_GAP_US = 600_000_000
 # Training mix (flows): the benign capture has only ~52k flows per million
 # packets, so the flood and the scan make up the rest of about a million.
 TRAIN_FLOOD_FLOWS, TRAIN_SCAN_FLOWS, TRAIN_BENIGN_FLOWS = 600_000, 350_000, 100_000
@@ -76,6 +79,17 @@ def benign_sources() -> list[str]:
 # --- building the captures ------------------------------------------------------
 
 
+def _capped_gaps(ts: np.ndarray) -> np.ndarray:
+    """Sorted times with every silence longer than MAX_GAP_US shortened to it.
+
+    Some nDPI samples span years (ssh.pcap: 400 million seconds between two
+    packets); repeated, they would overflow the pcap header's 32-bit seconds
+    and put the capture out of time order.
+    """
+    gaps = np.minimum(np.diff(ts), MAX_GAP_US)
+    return np.concatenate([[0], np.cumsum(gaps)]) + ts[0]
+
+
 def _unit(sources: list[str], keep: tuple[str, ...]) -> dict[str, Any]:
     """One repetition: frames of all sources, times from 0, where to rewrite addresses."""
     from twinai.capture.reader import read_records
@@ -88,7 +102,7 @@ def _unit(sources: list[str], keep: tuple[str, ...]) -> dict[str, Any]:
         if len(records) == 0 or set(records.linktype.tolist()) != {1}:
             continue
         order = np.argsort(records.ts_us, kind="stable")
-        ts = records.ts_us[order]
+        ts = _capped_gaps(records.ts_us[order])
         for i in order:
             start, size = int(records.offset[i]), int(records.caplen[i])
             frames.append(records.buffer[start:start + size].tobytes())
@@ -108,7 +122,7 @@ def _unit(sources: list[str], keep: tuple[str, ...]) -> dict[str, Any]:
 
 
 def build_capture(name: str, min_packets: int) -> tuple[Path, int]:
-    out = BENCH_DATA / f"{name}-{min_packets}.pcap"
+    out = BENCH_DATA / f"{name}-{min_packets}-v2.pcap"
     sources, keep = MIXES.get(name, (benign_sources(), ()))
     unit = _unit(sources, keep)
     reps = -(-min_packets // len(unit["sizes"]))
