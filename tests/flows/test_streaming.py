@@ -106,3 +106,19 @@ def test_a_packet_later_than_the_reorder_slack_is_counted_and_kept(shared_data: 
     table = sort_flow_table(parts)
     assert stream.reordered == 1
     assert int(table["orig_pkts"].sum() + table["resp_pkts"].sum()) == len(packets)
+
+
+def test_a_capture_from_an_earlier_time_is_metered_on_its_own_clock(shared_data: Path) -> None:
+    # iphone and android are from 2020, alexa-app from 2017: in one stream
+    # alexa's packets would all be clamped to 2020 and squashed into a burst.
+    names = ["ndpi/iphone.pcap", "ndpi/android.pcap", "ndpi/alexa-app.pcapng"]
+    report = MeterReport()
+    together = meter_files([shared_data / n for n in names], report=report)
+    alone = [meter_files([shared_data / n]) for n in names]
+
+    assert together.height == sum(t.height for t in alone)
+    assert not any("out of time order" in w for w in report.warnings)
+    alexa = alone[2]
+    squashed = together.filter(pl.col("first_seen_us") < int(alone[0]["first_seen_us"].min()))
+    assert squashed.height == alexa.height
+    assert squashed["src_w1s_flows"].max() == alexa["src_w1s_flows"].max()

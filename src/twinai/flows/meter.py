@@ -20,6 +20,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numba
@@ -399,12 +400,15 @@ def meter_packets(packets: PacketColumns, *, home_net: list[str] | None = None,
 
 def iter_packet_chunks(paths: Iterable[str | os.PathLike[str]], report: MeterReport,
                        progress: Callable[[int], None] | None = None, *,
-                       chunk_packets: int = CHUNK_PACKETS) -> Iterator[PacketColumns]:
+                       chunk_packets: int = CHUNK_PACKETS,
+                       on_new_file: Callable[[Path], None] | None = None,
+                       ) -> Iterator[PacketColumns]:
     """Read and decode captures chunk by chunk (used packets only), in capture order.
 
     Counts packets, skipped packets and warnings into ``report`` as it goes.
     A file that is no capture is reported and passed over; when no input is
-    a capture the error is raised.
+    a capture the error is raised. ``on_new_file`` is called with each
+    readable file before its first chunk.
     """
     files = capture_files(list(paths))
     if not files:
@@ -422,6 +426,8 @@ def iter_packet_chunks(paths: Iterable[str | os.PathLike[str]], report: MeterRep
             log.warning("skipping %s", exc)
             continue
         report.files += 1
+        if on_new_file is not None:
+            on_new_file(Path(path))
         for records in _chain_first(first, pieces):
             report.warnings.extend(records.warnings)
             for start in range(0, len(records), chunk_packets):
@@ -460,7 +466,24 @@ def iter_flow_tables(paths: Iterable[str | os.PathLike[str]], *,
 
     report = report if report is not None else MeterReport()
     stream = StreamMeter()
-    for packets in iter_packet_chunks(paths, report, progress, chunk_packets=chunk_packets):
+    new_file: list[Path] = []
+    reordered = 0
+    for packets in iter_packet_chunks(paths, report, progress, chunk_packets=chunk_packets,
+                                      on_new_file=new_file.append):
+        if new_file and len(packets) and stream.reaches_past(int(packets.ts_us.min())):
+            # This capture starts before the time the ones before it reached
+            # (another sensor, another day): meter it on its own clock, or
+            # every packet of it would be clamped to the stream's time and
+            # its flows squashed into a burst that looks like a scan.
+            log.info("%s starts before the previous captures end; metered on its own clock",
+                     new_file[-1])
+            done = stream.finish()
+            reordered += stream.reordered
+            report.flows += len(done)
+            yield streamed_flow_table(done, home_net=home_net)
+            stream = StreamMeter()
+        if len(packets):
+            new_file.clear()
         report.packets_used += len(packets)
         done = stream.feed(packets)
         report.flows += len(done)
@@ -468,9 +491,10 @@ def iter_flow_tables(paths: Iterable[str | os.PathLike[str]], *,
             yield streamed_flow_table(done, home_net=home_net)
     done = stream.finish()
     report.flows += len(done)
-    if stream.reordered:
+    reordered += stream.reordered
+    if reordered:
         report.warnings.append(
-            f"{stream.reordered} packets came more than {REORDER_SLACK_US / 1e6:g} s out of "
+            f"{reordered} packets came more than {REORDER_SLACK_US / 1e6:g} s out of "
             "time order across chunks and were metered at the time the stream had reached")
     yield streamed_flow_table(done, home_net=home_net)
 
@@ -946,6 +970,10 @@ class StreamMeter:
     @property
     def open_flows(self) -> int:
         return int(self.meta[M_LIVE_F])
+
+    def reaches_past(self, ts_us: int) -> bool:
+        """Whether a packet at ``ts_us`` would come too late to be put in order."""
+        return ts_us < self._watermark
 
     def feed(self, packets: PacketColumns) -> FlowChunk:
         """Meter a chunk; returns the flows that ended."""
