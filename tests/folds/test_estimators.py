@@ -74,3 +74,17 @@ def test_lightgbm_namer_is_smaller_than_the_detector() -> None:
     assert fold.namer_.n_estimators == NAMER_TREES and fold.namer_.num_leaves == NAMER_LEAVES
     assert fold.namer_.booster_.num_trees() <= NAMER_TREES * 3
     assert set(fold.attack_types(X[100:])) == {"tcp-fin"}
+
+
+def test_linear_svm_fold_names_types_of_a_single_flow() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 4))
+    labels = np.where(X[:, 0] > 0.5, "scan/tcp-syn", "benign").astype(object)
+    X[-1] = [6.0, 6.0, 6.0, 6.0]
+    labels[-1] = "scan/sctp-init"  # one flow of its type, as in the lab
+
+    fold = FoldClassifier(family="scan", learner="linear-svm").fit(X, labels)
+
+    assert set(fold.types_) == {"tcp-syn", "sctp-init"}
+    positive = labels != "benign"
+    assert (fold.predict(X) == positive).mean() > 0.9
