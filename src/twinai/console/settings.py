@@ -52,6 +52,10 @@ def _secret_key() -> str:
     return key_file.read_text(encoding="utf-8").strip()
 
 
+# Seconds a SQLite writer waits for another writer's lock.
+SQLITE_BUSY_TIMEOUT_S = 20
+
+
 def _databases() -> dict[str, dict[str, object]]:
     url = env_secret("DATABASE_URL")
     if url is None:
@@ -59,6 +63,20 @@ def _databases() -> dict[str, dict[str, object]]:
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(DATA_DIR / "console.sqlite3"),
+                # Train jobs write progress from a background thread while
+                # pages read: WAL lets readers go on during a write, and the
+                # timeout makes a writer wait for the other one's lock
+                # instead of failing with "database is locked".
+                "OPTIONS": {
+                    "timeout": SQLITE_BUSY_TIMEOUT_S,
+                    "init_command": "PRAGMA journal_mode=WAL;",
+                    "transaction_mode": "IMMEDIATE",
+                },
+                # Tests use a file too: Django's default in-memory test
+                # database shares one cache between threads, whose table
+                # locks fail at once ("database table is locked") whatever
+                # the timeout.
+                "TEST": {"NAME": str(DATA_DIR / "test-console.sqlite3")},
             }
         }
 
