@@ -102,6 +102,8 @@ class ModelBundle:
     folds: dict[str, dict[str, FoldClassifier]]
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    _thresholds: dict[str, list[np.ndarray] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -137,8 +139,9 @@ class ModelBundle:
         """Score every flow with both folds.
 
         Returns one row per input row: ``scan_score``, ``ddos_score`` (0..1),
-        ``scan_type``, ``ddos_type``, ``verdict`` (benign | scan | ddos),
-        ``attack_type`` (type of the verdict's fold, null when benign),
+        ``scan_type``, ``ddos_type`` (the fold's attack type where its score
+        reaches FLOW_SCORE_THRESHOLD, else null), ``verdict`` (benign | scan |
+        ddos), ``attack_type`` (type of the verdict's fold, null when benign),
         ``reasons`` (JSON list of the top features behind a non-benign
         verdict, with their values and contributions) and ``feature_set``.
         """
@@ -146,35 +149,48 @@ class ModelBundle:
             return _empty_predictions()
         feature_set = choose_feature_set(flows.columns)
         names = FEATURE_SETS[feature_set]
-        matrix = feature_matrix(flows, names)
-        unique, inverse = _distinct_rows(matrix)
+        first, inverse = _distinct_flows(flows, names, self._split_thresholds(feature_set))
+        unique = feature_matrix(flows.select(names)[first], names)
 
         scores: dict[str, np.ndarray] = {}
         types: dict[str, np.ndarray] = {}
         for fold, family in FOLDS.items():
             model = self._fold(fold, feature_set)
-            scores[family] = model.predict_proba(unique)[:, 1][inverse]
-            types[family] = model.attack_types(unique)[inverse]
+            scores[family] = model.predict_proba(unique)[:, 1]
+            types[family] = _shown_types(model, unique, scores[family])
 
         verdict = np.where(
             np.maximum(scores["scan"], scores["ddos"]) < FLOW_SCORE_THRESHOLD,
             "benign",
             np.where(scores["scan"] >= scores["ddos"], "scan", "ddos"),
-        )
+        ).astype(object)
         attack_type = np.where(verdict == "scan", types["scan"],
                                np.where(verdict == "ddos", types["ddos"], None))
-        reasons = self._reasons(matrix, verdict, feature_set, names) if explain else None
+        verdicts = _spread(verdict, inverse)
+        reasons = (self._reasons(flows, verdicts.to_numpy(), feature_set, names)
+                   if explain else [None] * flows.height)
         return pl.DataFrame({
-            "scan_score": scores["scan"],
-            "ddos_score": scores["ddos"],
-            "scan_type": pl.Series(types["scan"].tolist(), dtype=pl.Utf8),
-            "ddos_type": pl.Series(types["ddos"].tolist(), dtype=pl.Utf8),
-            "verdict": pl.Series(verdict.tolist(), dtype=pl.Utf8),
-            "attack_type": pl.Series(attack_type.tolist(), dtype=pl.Utf8),
-            "reasons": pl.Series(reasons if reasons is not None else [None] * flows.height,
-                                 dtype=pl.Utf8),
-            "feature_set": pl.Series([feature_set] * flows.height, dtype=pl.Utf8),
+            "scan_score": scores["scan"][inverse],
+            "ddos_score": scores["ddos"][inverse],
+            "scan_type": _spread(types["scan"], inverse),
+            "ddos_type": _spread(types["ddos"], inverse),
+            "verdict": verdicts,
+            "attack_type": _spread(attack_type, inverse),
+            "reasons": pl.Series(reasons, dtype=pl.Utf8),
+            "feature_set": pl.repeat(feature_set, flows.height, dtype=pl.Utf8, eager=True),
         })
+
+    def _split_thresholds(self, feature_set: str) -> list[np.ndarray] | None:
+        """The split thresholds of all four models of ``feature_set``, per
+        feature (see FoldClassifier.split_thresholds); None if one has none."""
+        if feature_set not in self._thresholds:
+            per_model = [self._fold(fold, feature_set).split_thresholds() for fold in FOLDS]
+            merged = None
+            if all(t is not None for t in per_model):
+                merged = [np.unique(np.concatenate(parts))
+                          for parts in zip(*[t for t in per_model if t is not None])]
+            self._thresholds[feature_set] = merged
+        return self._thresholds[feature_set]
 
     def _fold(self, fold: str, feature_set: str) -> FoldClassifier:
         try:
@@ -182,14 +198,15 @@ class ModelBundle:
         except KeyError:
             raise ModelError(f"bundle {self.name} has no {fold} model for {feature_set} features") from None
 
-    def _reasons(self, matrix: np.ndarray, verdict: np.ndarray, feature_set: str,
+    def _reasons(self, flows: pl.DataFrame, verdict: np.ndarray, feature_set: str,
                  names: tuple[str, ...]) -> list[str | None]:
         """Top features behind the first MAX_EXPLAINED_ROWS non-benign verdicts."""
-        out: list[str | None] = [None] * matrix.shape[0]
+        out: list[str | None] = [None] * flows.height
         for fold, family in FOLDS.items():
             rows = np.flatnonzero(verdict == family)[:MAX_EXPLAINED_ROWS]
             if rows.size:
-                texts = self._explain_matrix(matrix[rows], fold, feature_set, names)
+                matrix = feature_matrix(flows.select(names)[rows], names)
+                texts = self._explain_matrix(matrix, fold, feature_set, names)
                 for row, text in zip(rows, texts):
                     out[row] = text
         return out
@@ -216,14 +233,87 @@ class ModelBundle:
         ]
 
 
+def _distinct_flows(flows: pl.DataFrame, names: tuple[str, ...],
+                    thresholds: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Index of one flow per group that the folds cannot tell apart, and the
+    group of each flow: floods repeat the same rows, so each group is scored once.
+
+    With ``thresholds`` rows are grouped by where each feature falls among the
+    models' split thresholds (73k distinct rows of a flood are 3.5k such
+    groups), else by their exact feature values.
+    """
+    keys = [_feature_key(_feature_column(flows, name), None if thresholds is None else
+                         thresholds[j]) for j, name in enumerate(names)]
+    return _distinct_keys(keys)
+
+
 def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Score each distinct feature row once: floods repeat the same rows."""
-    if matrix.shape[0] < 1024:
-        return matrix, np.arange(matrix.shape[0])
-    # Compare rows as opaque byte strings: far quicker than np.unique(axis=0).
-    rows = np.ascontiguousarray(matrix).view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1])))
-    _, first, inverse = np.unique(rows.reshape(-1), return_index=True, return_inverse=True)
-    return matrix[first], inverse.reshape(-1)
+    """The distinct rows of a feature matrix and the index of each row among them."""
+    keys = [np.ascontiguousarray(matrix[:, j]).view(np.uint64) for j in range(matrix.shape[1])]
+    first, inverse = _distinct_keys(keys)
+    return matrix[first], inverse
+
+
+# LightGBM reads a value within this of zero as zero (kZeroThreshold, 1e-35f in
+# include/LightGBM/meta.h): such a value must fall where 0 falls.
+_LIGHTGBM_ZERO = float(np.float32(1e-35))
+
+# Multiplier of the FNV-1a hash (64-bit), used to hash rows column by column.
+_FNV_PRIME = np.uint64(0x100000001B3)
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+
+
+def _feature_column(flows: pl.DataFrame, name: str) -> np.ndarray:
+    """One column as feature_matrix gives it: float64, null, NaN and Infinity 0."""
+    values = flows.get_column(name).cast(pl.Float64).to_numpy()
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _feature_key(values: np.ndarray, thresholds: np.ndarray | None) -> np.ndarray:
+    """Per row, the position of the value among the thresholds (or its bits)."""
+    if thresholds is None:
+        return np.ascontiguousarray(values).view(np.uint64)
+    values = np.where(np.abs(values) <= _LIGHTGBM_ZERO, 0.0, values)
+    # side="left" counts thresholds below the value: equal counts, equal decisions.
+    position = np.searchsorted(thresholds, values, side="left")
+    return position.astype(np.uint16 if thresholds.size < 2**16 else np.uint32)
+
+
+def _distinct_keys(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """First index and group of each row of the key columns, exactly.
+
+    Rows are grouped by a 64-bit hash, and each row is then checked against its
+    group's first row; should two different rows share a hash, the rows are
+    compared whole instead.
+    """
+    digest = np.full(keys[0].shape[0], _FNV_OFFSET, dtype=np.uint64)
+    for key in keys:
+        digest ^= key.astype(np.uint64, copy=False)
+        digest *= _FNV_PRIME
+    _, first, inverse = np.unique(digest, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if all(np.array_equal(key[first][inverse], key) for key in keys):
+        return first, inverse
+    log.info("two distinct feature rows share a hash; comparing rows whole")
+    rows = np.ascontiguousarray(np.column_stack(keys))
+    void = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).reshape(-1)
+    _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def _shown_types(model: FoldClassifier, unique: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The attack type of each row whose score reaches the threshold, else None:
+    below it the fold's type is never shown, and naming costs ten times the score."""
+    types = np.full(unique.shape[0], None, dtype=object)
+    shown = np.flatnonzero(scores >= FLOW_SCORE_THRESHOLD)
+    if shown.size:
+        types[shown] = model.attack_types(unique[shown])
+    return types
+
+
+def _spread(values: np.ndarray, inverse: np.ndarray) -> pl.Series:
+    """Per-group text values out to every row of the group."""
+    return pl.Series(values.tolist(), dtype=pl.Utf8).gather(inverse)
 
 
 def _empty_predictions() -> pl.DataFrame:

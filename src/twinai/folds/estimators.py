@@ -14,6 +14,7 @@ batches, and its own per-feature contributions explain each verdict.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,13 @@ CLASSICAL_LEARNERS = (
 # Runtime to serve); they live in twinai.models.deep.
 DEEP_LEARNERS = ("cnn", "lstm", "cnn-lstm", "resnet18")
 LEARNERS = CLASSICAL_LEARNERS + DEEP_LEARNERS
+
+
+# LightGBM's decision_type bits (include/LightGBM/tree.h): bit 0 marks a
+# categorical split, bits 2-3 the missing type (0 None, 1 Zero, 2 NaN).
+_CATEGORICAL_BIT = 1
+_MISSING_ZERO = 1
+_TREE_LINES = re.compile(r"^(split_feature|threshold|decision_type)=(.*)$", re.M)
 
 
 # The LightGBM type namer is multi-class: each boosting round grows one tree
@@ -206,6 +214,27 @@ class FoldClassifier(ClassifierMixin, BaseEstimator):
             return np.full(X.shape[0], self.types_[0] if self.types_ else "unknown", dtype=object)
         return self.namer_.predict(X).astype(object)
 
+    def split_thresholds(self) -> list[np.ndarray] | None:
+        """Per feature, the sorted thresholds of every split of both models.
+
+        A LightGBM tree sends a value left when it is ``<=`` the split's
+        threshold, so two rows that fall between the same thresholds on every
+        feature get the same scores and types, bit for bit. None when that
+        does not hold: another learner (or a LightGBM model wrapped in one),
+        linear trees, categorical splits, or splits that treat zero as missing.
+        """
+        check_is_fitted(self, "detector_")
+        if self.learner != "lightgbm":
+            return None
+        found: list[set[float]] = [set() for _ in range(self.n_features_in_)]
+        for model in (self.detector_, self.namer_):
+            if model is None:
+                continue
+            booster = getattr(model, "booster_", None)
+            if booster is None or not _add_thresholds(booster.model_to_string(), found):
+                return None
+        return [np.array(sorted(values), dtype=np.float64) for values in found]
+
     def contributions(self, X: Any) -> np.ndarray | None:
         """Per-feature contributions to the detector's score (LightGBM only), else None."""
         check_is_fitted(self, "detector_")
@@ -222,3 +251,22 @@ class FoldClassifier(ClassifierMixin, BaseEstimator):
                 f"X has {X.shape[-1] if X.ndim else 0} features, but this fold was "
                 f"fitted with {self.n_features_in_}")
         return X
+
+
+def _add_thresholds(model_text: str, found: list[set[float]]) -> bool:
+    """Add the split thresholds of a LightGBM model text to ``found``;
+    False when a split is not a plain numeric ``<=`` test (see split_thresholds)."""
+    if "is_linear=1" in model_text:
+        return False
+    lines: dict[str, list[str]] = {"split_feature": [], "threshold": [], "decision_type": []}
+    for key, values in _TREE_LINES.findall(model_text):
+        lines[key].append(values)
+    if len({len(found_lines) for found_lines in lines.values()}) != 1:
+        return False
+    for features, thresholds, kinds in zip(*lines.values()):
+        for feature, threshold, kind in zip(features.split(), thresholds.split(), kinds.split()):
+            decision = int(kind)
+            if decision & _CATEGORICAL_BIT or (decision >> 2) & 3 == _MISSING_ZERO:
+                return False
+            found[int(feature)].add(float(threshold))
+    return True
