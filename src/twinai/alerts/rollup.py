@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from twinai.alerts.signatures import FLOOD_SIGNATURES, SIGNATURE_MIN_FLOWS, SIGNATURES
+from twinai.alerts.signatures import FINGERPRINTS, FLOOD_SIGNATURES, SIGNATURE_MIN_FLOWS, SIGNATURES
 from twinai.folds.bundle import FLOW_SCORE_THRESHOLD
 
 __all__ = ["Alert", "rollup", "MIN_SCAN_FLOWS", "MIN_FAILED_PROBES", "MIN_FAILED_SHARE",
@@ -170,8 +170,16 @@ def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
     """Fold 1: group scan evidence by source host."""
     sig_min = pl.col("signature").replace_strict(
         SIGNATURE_MIN_FLOWS, default=None, return_dtype=pl.Int64)
+    # A flow fold 2 judged a flood is no probe, whatever its shape: a SYN
+    # flood from a real host looks like an open-port probe flow by flow (the
+    # victim answers, the attacker's kernel resets), but all its flows hit
+    # one port. Only the certain first-packet fingerprints outrank fold 2.
+    flood_judged = ((pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD)
+                    & (pl.col("ddos_score") > pl.col("scan_score"))
+                    & ~pl.col("signature").is_in(FINGERPRINTS).fill_null(False))
     candidates = table.with_columns(sig_min.alias("sig_min")).filter(
         ((pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | pl.col("sig_min").is_not_null())
+        & ~flood_judged
         & ~_group_destination(pl.col("dst_ip")))
     alerts: list[Alert] = []
     for (src,), group in candidates.group_by(["src_ip"], maintain_order=True):

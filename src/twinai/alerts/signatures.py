@@ -39,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SIGNATURES", "SIGNATURE_MIN_FLOWS", "FLOOD_SIGNATURES", "match_signatures"]
+__all__ = ["SIGNATURES", "SIGNATURE_MIN_FLOWS", "FINGERPRINTS", "FLOOD_SIGNATURES",
+           "match_signatures"]
 
 ZMAP_IP_ID = 54321
 
@@ -61,6 +62,11 @@ SIGNATURES = {
     "tcp-xmas-probe": ("nmap-like", "tcp-xmas"),
     "tcp-handshake-then-reset": ("nmap-like", "tcp-open-port-probe"),
 }
+
+# The marks a scanner program writes into its probes' headers: certain enough
+# to name a scanner even where fold 2 takes its flows for a flood. The other
+# signatures describe a probe's behaviour, which a flood can share.
+FINGERPRINTS = ("mirai-seq-equals-target", "zmap-ip-id-54321", "masscan-ip-id")
 
 # How many matching flows of one source make a signature verdict. Mirai's
 # mark has a chance of 2**-32 per random SYN: one flow is proof. The IP-id
