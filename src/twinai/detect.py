@@ -26,7 +26,8 @@ from twinai.flows.io import TABLE_SUFFIXES, read_table
 from twinai.flows.meter import MeterReport, meter_files
 from twinai.folds.bundle import ModelBundle, load_bundle
 
-__all__ = ["DetectionResult", "detect", "load_flows", "VERDICT_COLUMNS"]
+__all__ = ["DetectionResult", "detect", "load_flows", "explain_alerts", "is_capture_input",
+           "check_inputs", "VERDICT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,8 @@ def load_flows(inputs: list[str | os.PathLike[str]], *, home_net: list[str] | No
     Flow tables written by ``twinai flows`` are read as they are; other CSVs
     and Zeek logs go through the public-dataset importers.
     """
-    paths = [Path(p) for p in inputs]
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
-    captures = [p for p in paths if p.is_dir() or not (_is_table(p) or _is_flow_log(p))]
+    paths = check_inputs(inputs)
+    captures = [p for p in paths if is_capture_input(p)]
     others = [p for p in paths if p not in captures]
     tables: list[pl.DataFrame] = []
     if captures:
@@ -94,6 +92,20 @@ def load_flows(inputs: list[str | os.PathLike[str]], *, home_net: list[str] | No
         return tables[0]
     return pl.concat(tables, how="diagonal_relaxed").with_row_index("flow_id").with_columns(
         pl.col("flow_id").cast(pl.Int64))
+
+
+def check_inputs(inputs: list[str | os.PathLike[str]]) -> list[Path]:
+    """The inputs as paths; InputError naming the first that does not exist."""
+    paths = [Path(p) for p in inputs]
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+    return paths
+
+
+def is_capture_input(path: Path) -> bool:
+    """A folder, or a file that is neither a flow table nor a flow log."""
+    return path.is_dir() or not (_is_table(path) or _is_flow_log(path))
 
 
 def _is_flow_log(path: Path) -> bool:
@@ -144,7 +156,7 @@ def _with_direction(table: pl.DataFrame, home_net: list[str] | None) -> pl.DataF
     return table.with_columns(pl.Series("direction", direction_of(src, dst).tolist(), dtype=pl.Utf8))
 
 
-def _explain_alerts(alerts: list[Alert], flows: pl.DataFrame, bundle: ModelBundle) -> None:
+def explain_alerts(alerts: list[Alert], flows: pl.DataFrame, bundle: ModelBundle) -> None:
     """Give each alert the features behind the score of the flow it cites."""
     if not alerts or "flow_id" not in flows.columns:
         return
@@ -185,7 +197,7 @@ def detect(inputs: list[str | os.PathLike[str]] | pl.DataFrame, *,
     signatures = match_signatures(flows)
     predictions = predictions.with_columns(pl.Series("signature", signatures.tolist(), dtype=pl.Utf8))
     alerts = rollup(flows, predictions, signatures)
-    _explain_alerts(alerts, flows, bundle)
+    explain_alerts(alerts, flows, bundle)
     seconds["alerts"] = time.perf_counter() - started
 
     log.info("detect: %d flows, %d alerts", flows.height, len(alerts))

@@ -8,6 +8,7 @@ import click
 
 from twinai.alerts.eve import format_timestamp, write_eve
 from twinai.detect import DetectionResult, detect
+from twinai.detect_stream import captures_only, detect_streaming
 from twinai.flows.io import check_table_path, write_table
 
 
@@ -26,7 +27,10 @@ def command(inputs: tuple[str, ...], home_net: tuple[str, ...], model: str | Non
     """Judge captures (pcap/pcapng, folders, .gz) or flow logs: who scans, who floods."""
     if verdicts_out:
         check_table_path(verdicts_out)
-    result = detect(list(inputs), home_net=list(home_net) or None, model=model)
+    # Captures stream (memory bounded by the open flows); flow tables and
+    # logs are read whole anyway.
+    run = detect_streaming if captures_only(list(inputs)) else detect
+    result = run(list(inputs), home_net=list(home_net) or None, model=model)
     if alerts_out:
         write_eve(result.eve(), alerts_out)
     if verdicts_out:
