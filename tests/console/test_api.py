@@ -143,3 +143,13 @@ def test_schema_documents_both_endpoints(db: None) -> None:
     assert {"/api/v1/predict/", "/api/v1/models/"} <= set(schema["paths"])
     flow = schema["components"]["schemas"]["Flow"]
     assert set(UNIVERSAL_COLUMNS) <= set(flow["properties"])
+
+
+def test_predict_refuses_counts_beyond_the_flow_table(remote: User) -> None:
+    token = Token.objects.create(user=remote)
+
+    response = _post(token.key, {"flows": [FLOW | {"orig_pkts": 10**21}]})
+
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    errors = response.json()["flows"]["0"]  # type: ignore[attr-defined]
+    assert errors == {"orig_pkts": ["Ensure this value is less than or equal to 1000000000000."]}

@@ -284,3 +284,13 @@ def test_batches_split_a_file_without_losing_or_duplicating_rows(
 
     assert pieces.equals(whole)
     assert pl.Series(pieces["flow_id"]).to_list() == [0, 1, 2]
+
+
+def test_a_file_whose_every_row_is_rejected_is_an_error(tmp_path: Path) -> None:
+    lines = (FIXTURES / "cse_cic_ids2018.csv").read_text().splitlines()
+    path = tmp_path / "short-rows.csv"
+    # Every data row loses its last cell: the header's width is never met.
+    path.write_text("\n".join([lines[0]] + [r.rsplit(",", 1)[0] for r in lines[1:4]]) + "\n")
+
+    with pytest.raises(DatasetError, match=r"all 3 rows were rejected .*for 3 rows"):
+        import_dataset(path)

@@ -117,3 +117,9 @@ def test_empty_capture_writes_an_empty_table(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("1 file(s), 0 packets, 0 flows, 0 packets skipped")
     assert pl.read_csv(out).columns == list(TABLE_COLUMNS)
+
+
+def test_an_ipv6_home_net_leaves_ipv4_hosts_outside(tmp_path: Path, capture: Path) -> None:
+    out = tmp_path / "flows.csv"
+    assert run(str(capture), "--out", str(out), "--home-net", "::/0").exit_code == 0
+    assert set(pl.read_csv(out)["direction"].to_list()) == {"external"}

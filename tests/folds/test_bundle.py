@@ -95,3 +95,22 @@ def test_labels_outside_the_taxonomy_are_refused(labelled_flows: pl.DataFrame,
     bad = labelled_flows.head(50).with_columns(pl.lit("Malicious").alias("label"))
     with pytest.raises(InputError, match="labels outside the taxonomy: Malicious"):
         train_bundle(bad, tmp_path / "b")
+
+
+@pytest.mark.parametrize("text", ["{not json", "", "[]"])
+def test_a_damaged_bundle_description_is_named(trained_bundle: ModelBundle, tmp_path: Path,
+                                               text: str) -> None:
+    copy = tmp_path / "damaged"
+    copy.mkdir()
+    for item in trained_bundle.path.iterdir():
+        (copy / item.name).write_bytes(item.read_bytes())
+    (copy / "bundle.json").write_text(text)
+    with pytest.raises(ModelError, match=r"bundle\.json: (not valid JSON|holds a list)"):
+        load_bundle(copy)
+
+
+def test_training_without_one_fold_s_family_is_refused(labelled_flows: pl.DataFrame,
+                                                       tmp_path: Path) -> None:
+    no_scans = labelled_flows.filter(~pl.col("label").str.starts_with("scan/"))
+    with pytest.raises(InputError, match=r"0 scan/\.\.\. flows .* fold 'scan' needs both"):
+        train_bundle(no_scans, tmp_path / "b")

@@ -118,3 +118,32 @@ def test_missing_input_is_one_clear_error(trained_bundle: ModelBundle, name: str
 
     with pytest.raises(InputError, match="no such file"):
         detect([name], model=trained_bundle)
+
+
+def _entry_point(*args: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "twinai.cli.main", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_an_empty_flow_table_is_one_error_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+
+    done = _entry_point("detect", str(empty))
+
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"twinai: error: {empty}: the file is empty; expected a flow table"
+
+
+def test_alerts_that_cannot_be_written_are_one_error_line(tmp_path: Path,
+                                                         shared_data: Path) -> None:
+    done = _entry_point("detect", str(shared_data / "ndpi/tcp_scan.pcapng"),
+                        "--alerts", "/proc/no-such-dir/alerts.jsonl")
+
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("twinai: error: ") and "/proc/no-such-dir" in lines[-1]
+    assert "Traceback" not in done.stderr

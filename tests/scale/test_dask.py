@@ -106,3 +106,11 @@ def test_a_class_missing_from_a_partition_trains_on_one_partition(
     np.testing.assert_array_equal(y.compute(), target.to_numpy())
     np.testing.assert_array_equal(X.compute(), features.to_numpy())
     assert "a partition lacks one of the classes [0.0, 1.0]" in caplog.text
+
+
+def test_a_scheduler_address_without_a_port_is_a_clear_error() -> None:
+    from twinai.errors import InputError
+    from twinai.scale import connect
+
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler 'garbage'"):
+        connect("garbage")

@@ -66,6 +66,11 @@ def main() -> None:
     except TwinAIError as exc:
         click.echo(f"twinai: error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        # A file we were told to write where it cannot go, a full disk, a
+        # refused connection: the system's own words name the path.
+        click.echo(f"twinai: error: {exc}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

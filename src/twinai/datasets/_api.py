@@ -123,6 +123,15 @@ def import_dataset(
     for reason, count in report.rejected.most_common():
         log.warning("%s: rejected %d rows: %s (lines %s)", path, count, reason,
                     report.reject_lines.get(reason))  # fmt: skip
+    if report.rows_read and not report.rows_kept:
+        # Nothing survived: an empty result would read as "no flows, no
+        # attacks", which is not what the file says.
+        reason, count = report.rejected.most_common(1)[0] if report.rejected else ("?", 0)
+        lines = report.reject_lines.get(reason) or []
+        where = f" (e.g. line {lines[0]})" if lines else ""
+        raise DatasetError(
+            f"{path}: all {report.rows_read} rows were rejected as {name}; "
+            f"the commonest reason, for {count} rows: {reason}{where}")
     return ImportResult(flows=flows, report=report)
 
 

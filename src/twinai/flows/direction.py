@@ -59,11 +59,17 @@ def _as_v6_bounds(net: ipaddress._BaseNetwork) -> tuple[int, int, int, int]:
 def in_networks(hi: np.ndarray, lo: np.ndarray, nets: list[ipaddress._BaseNetwork]) -> np.ndarray:
     """Boolean mask: which addresses (as uint64 halves) fall in any of ``nets``."""
     inside = np.zeros(hi.shape[0], np.bool_)
+    # IPv4 addresses are kept IPv4-mapped (::ffff:a.b.c.d); an IPv6 network
+    # such as ::/0 holds that range too, but means IPv6 hosts only.
+    v4 = (hi == np.uint64(0)) & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))
     for net in nets:
         n_hi, n_lo, m_hi, m_lo = _as_v6_bounds(net)
-        inside |= ((hi & np.uint64(m_hi)) == np.uint64(n_hi)) & (
+        match = ((hi & np.uint64(m_hi)) == np.uint64(n_hi)) & (
             (lo & np.uint64(m_lo)) == np.uint64(n_lo)
         )
+        if net.version == 6 and net.prefixlen < 96:
+            match &= ~v4
+        inside |= match
     return inside
 
 

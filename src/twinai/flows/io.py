@@ -46,6 +46,12 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
     suffix = _suffix(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if suffix == ".parquet":
-        return pl.read_parquet(path)
-    return pl.read_csv(path, infer_schema_length=10000)
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema_length=10000)
+    except pl.exceptions.NoDataError:
+        raise InputError(f"{path}: the file is empty; expected a flow table") from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable flow table ({first})") from None

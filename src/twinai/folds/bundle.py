@@ -353,7 +353,14 @@ def load_bundle(path: str | os.PathLike[str] | None = None) -> ModelBundle:
     if not meta_path.exists():
         hint = " (train one with `twinai train`)" if path == default_bundle_path() else ""
         raise ModelError(f"{path}: not a model bundle: bundle.json missing{hint}")
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_path}: not valid JSON ({exc}); the bundle is damaged, "
+                         "train it again with `twinai train`") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{meta_path}: holds a {type(meta).__name__}, not a bundle's "
+                         "description (a JSON object)")
     _check_features(path, meta)
 
     folds: dict[str, dict[str, FoldClassifier]] = {}

@@ -110,6 +110,17 @@ def _check_labels(flows: pl.DataFrame) -> np.ndarray:
     return labels
 
 
+def _check_fold_examples(labels: np.ndarray) -> None:
+    """Each fold learns its family against the rest: both must be in the training rows."""
+    for family in ("scan", "ddos"):
+        positive = int(np.char.startswith(labels.astype(str), f"{family}/").sum())
+        if positive == 0 or positive == labels.size:
+            raise InputError(
+                f"the training rows hold {positive} {family}/... flows of {labels.size}: "
+                f"fold {family!r} needs both {family}/... flows and other flows to learn "
+                "from (add labelled captures of that family, e.g. from `twinai lab`)")
+
+
 def train_bundle(flows: pl.DataFrame, out_dir: str | os.PathLike[str], *,
                  models: tuple[str, ...] = ("lightgbm",), split: str = "run", seed: int = 0,
                  progress: Callable[[str, float], None] | None = None,
@@ -124,6 +135,7 @@ def train_bundle(flows: pl.DataFrame, out_dir: str | os.PathLike[str], *,
             raise InputError(f"unknown model {name!r}; choose from {', '.join(LEARNERS)}")
     labels = _check_labels(flows)
     train, test, used = split_rows(flows, split=split, seed=seed)
+    _check_fold_examples(labels[train])
     report = TrainReport(split=used, train_rows=len(train), test_rows=len(test))
     sets = [s for s, cols in FEATURE_SETS.items() if all(c in flows.columns for c in cols)]
     if not sets:

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # Two workers of one thread each: the cores of the machines this project
 # targets; a real cluster is given by address instead.
 LOCAL_WORKERS = 2
+# Seconds to wait for a scheduler given by address before saying it is not there.
+CONNECT_TIMEOUT_S = 10
 
 # The hidden column that deals rows to partitions at random.
 _ROW_KEY = "_twinai_row_key"
@@ -66,7 +68,11 @@ def connect(scheduler: str | None = None, *, processes: bool = True,
     from distributed import Client
 
     if scheduler:
-        return Client(scheduler)
+        try:
+            return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler {scheduler!r}: {exc} "
+                             "(give tcp://HOST:PORT of a running `dask scheduler`)") from None
     # A client that starts its own cluster also stops it when closed.
     return Client(n_workers=workers, threads_per_worker=1, processes=processes,
                   dashboard_address=None)

@@ -10,18 +10,24 @@ from rest_framework import serializers
 _FLAGS = ("is_tcp", "is_udp", "is_icmp")
 
 
+# The same bounds as the web form: far above any real flow, and inside the
+# 64-bit columns the flow table keeps.
+_MAX_COUNT = 10**12
+_MAX_SECONDS = 10**7
+
+
 class FlowSerializer(serializers.Serializer):
     """One flow: the universal (Zeek conn.log) columns, identity optional."""
 
-    duration_s = serializers.FloatField(min_value=0)
-    orig_pkts = serializers.IntegerField(min_value=0)
-    resp_pkts = serializers.IntegerField(min_value=0)
-    orig_bytes = serializers.IntegerField(min_value=0)
-    resp_bytes = serializers.IntegerField(min_value=0)
-    orig_ip_bytes = serializers.IntegerField(min_value=0)
-    resp_ip_bytes = serializers.IntegerField(min_value=0)
-    missed_bytes = serializers.IntegerField(min_value=0, default=0)
-    pkt_ratio = serializers.FloatField(min_value=0)
+    duration_s = serializers.FloatField(min_value=0, max_value=_MAX_SECONDS)
+    orig_pkts = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    resp_pkts = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    orig_bytes = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    resp_bytes = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    orig_ip_bytes = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    resp_ip_bytes = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    missed_bytes = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT, default=0)
+    pkt_ratio = serializers.FloatField(min_value=0, max_value=_MAX_COUNT)
     is_tcp = serializers.IntegerField(min_value=0, max_value=1)
     is_udp = serializers.IntegerField(min_value=0, max_value=1)
     is_icmp = serializers.IntegerField(min_value=0, max_value=1)

@@ -68,7 +68,11 @@ def flows_from_upload(stored: StoredUpload) -> tuple[pl.DataFrame, str]:
         raise ValidationError(
             str(exc).replace(str(stored.path), stored.original_name)
         ) from None
-    flows, report = result.flows, result.report
+    # Reports name the stored file, whose path is the server's business.
+    flows = result.flows
+    report = result.report.replace(str(stored.path), stored.original_name)
+    if flows.height == 0:
+        raise ValidationError(f"{stored.original_name}: no flow could be read from it ({report})")
     check_flow_count(flows.height, stored.original_name)
     return flows, report
 
