@@ -188,13 +188,15 @@ def train_fallback_bundle() -> str:
 
 
 def run_detect(path: Path) -> dict[str, Any]:
-    from twinai.detect import detect
+    # The path `twinai detect CAPTURE` takes: flows streamed chunk by chunk
+    # through the folds, only the evidence the rollup needs kept.
+    from twinai.detect_stream import detect_streaming
     from twinai.folds.bundle import load_bundle
 
     bundle = load_bundle(_bundle_dir())
-    detect([WARMUP], model=bundle)
+    detect_streaming([WARMUP], model=bundle)
     started = time.perf_counter()
-    result = detect([path], model=bundle)
+    result = detect_streaming([path], model=bundle)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "flows": result.flows.height, "alerts": len(result.alerts),
             "packets": result.meter.packets if result.meter else 0,
