@@ -32,8 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests" / "watch"))
 os.environ.setdefault("TWINAI_WATCH_TICK", "0.25")  # read by the test module at import
 
 import test_enforce_netns as enforce  # noqa: E402
-from watch_netns import HomeLab, _delete, _link, _missing, _unique, in_ns, sh  # noqa: E402
+from watch_netns import _missing, build_home_lab, in_ns, sh  # noqa: E402
 
 from twinai.folds.bundle import default_bundle_path  # noqa: E402
 
@@ -57,35 +55,11 @@ SWEEP = "telnet-sweep"
 SWEEP_PORTS = ((23, 300), (2323, 60))
 
 
-@contextmanager
-def home_lab() -> Iterator[HomeLab]:
-    """The test's home lab, as a context manager (pytest fixtures are not callable)."""
-    names = [_unique("x"), _unique("i"), _unique("r"), _unique("d")]
-    try:
-        for name in names:
-            sh("ip", "netns", "add", name)
-        attacker, isp, router, device = names
-        _link(attacker, isp, "10.81.1.2/24", "10.81.1.1/24")
-        _, wan = _link(isp, router, "10.81.0.1/24", "10.81.0.2/24")
-        _, device_dev = _link(router, device, "192.168.81.1/24", "192.168.81.10/24")
-        lab = HomeLab(attacker, isp, router, device, router_wan=wan, device_dev=device_dev)
-        for ns in (isp, router):
-            in_ns(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-        in_ns(attacker, "ip", "route", "add", "default", "via", "10.81.1.1")
-        in_ns(isp, "ip", "route", "add", lab.home_net, "via", "10.81.0.2")
-        in_ns(isp, "ip", "route", "add", "blackhole", lab.sweep_net)
-        in_ns(router, "ip", "route", "add", "default", "via", "10.81.0.1")
-        in_ns(device, "ip", "route", "add", "default", "via", "192.168.81.1")
-        yield lab
-    finally:
-        _delete(names)
-
-
 def scan_run(scan: str, bundle: Path, tmp: Path) -> dict[str, Any]:
     """One nmap scan of the device; probes that reached it and the block's timing."""
     background = enforce.Background()
     try:
-        with home_lab() as lab:
+        with build_home_lab() as lab:
             background.traffic(lab.device, "listen", "22,80", "30")
             device_pcap = tmp / "device.pcap"
             capture = enforce._device_capture(background, lab, device_pcap)
@@ -120,7 +94,7 @@ def sweep_run(bundle: Path, tmp: Path) -> dict[str, Any]:
     """The device sweeps telnet; the watch's own count and time to quarantine."""
     background = enforce.Background()
     try:
-        with home_lab() as lab:
+        with build_home_lab() as lab:
             watch, _ = enforce._start_watch(background, lab, bundle, tmp)
             sweep = [background.start(lab.device, "hping3", "-q", "-S", "-p", str(port),
                                       "--rand-dest", lab.sweep_net.replace("0/24", "x"), "-I",

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -122,6 +123,13 @@ class HomeLab:
 
 @pytest.fixture
 def home_lab(root_namespaces: None) -> Iterator[HomeLab]:
+    with build_home_lab() as lab:
+        yield lab
+
+
+@contextmanager
+def build_home_lab() -> Iterator[HomeLab]:
+    """attacker -- isp -- router -- device, in fresh namespaces removed on exit."""
     names = [_unique("x"), _unique("i"), _unique("r"), _unique("d")]
     try:
         for name in names:
