@@ -137,3 +137,27 @@ def test_public_slow_synack_reflection_is_detected(shared_data: Path) -> None:
     alerts = [a for a in detect(flows).alerts if a.fold == "detection"]
     assert [(a.dest_ip, a.attack_type, a.signature) for a in alerts] == [
         ("10.10.10.10", "tcp-synack-reflection", "tcp-synack-unsolicited")]
+
+
+def _mixed_scores(flows: pl.DataFrame, scan_rows: int) -> pl.DataFrame:
+    """The first ``scan_rows`` flows scan-like, the rest flood-like (as fold 2 saw synscan)."""
+    n = flows.height
+    scan = np.r_[np.full(scan_rows, 0.99), np.full(n - scan_rows, 0.01)]
+    return _predictions(n).with_columns(pl.Series("scan_score", scan),
+                                        pl.Series("ddos_score", 1.0 - scan))
+
+
+def test_a_scanners_port_sweep_is_no_flood_evidence() -> None:
+    # 400 unanswered probes of 400 ports of one host: fold 2 takes 350 of
+    # them for a flood, fold 1 names the scanner from the other 50.
+    sweep = _flows(_refused(400))
+    alerts = rollup(sweep, _mixed_scores(sweep, 50), match_signatures(sweep))
+    assert [(a.fold, a.src_ip) for a in alerts] == [("prevention", "192.0.2.10")]
+
+
+def test_a_scanners_flood_of_one_port_is_still_a_flood() -> None:
+    # The same host first scans, then floods one port: the flood stays.
+    flows = _flows(_refused(50) + [{"dst_ip": "203.0.113.5", "dst_port": 80,
+                                    "src_port": 20000 + i} for i in range(350)])
+    alerts = rollup(flows, _mixed_scores(flows, 50), match_signatures(flows))
+    assert sorted(a.fold for a in alerts) == ["detection", "prevention"]
