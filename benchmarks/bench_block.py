@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests" / "watch"))
 os.environ.setdefault("TWINAI_WATCH_TICK", "0.25")  # read by the test module at import
 
 import test_enforce_netns as enforce  # noqa: E402
-from watch_netns import _missing, build_home_lab, in_ns, sh  # noqa: E402
+from watch_netns import _missing, build_home_lab  # noqa: E402
 
 from twinai.folds.bundle import default_bundle_path  # noqa: E402
 

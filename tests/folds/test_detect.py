@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -120,10 +122,7 @@ def test_missing_input_is_one_clear_error(trained_bundle: ModelBundle, name: str
         detect([name], model=trained_bundle)
 
 
-def _entry_point(*args: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _entry_point(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "twinai.cli.main", *args],
                           capture_output=True, text=True, timeout=300)
 
