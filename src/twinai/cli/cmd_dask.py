@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import click
 
 from twinai.flows.io import check_table_path, write_table
@@ -14,6 +17,11 @@ _SCHEDULER = click.option(
 @click.group("dask")
 def command() -> None:
     """Run detection or training on a Dask cluster (local by default)."""
+    # Dask's scheduler and workers log every start and stop at INFO through
+    # their own handlers; follow twinai's -v/-q instead. Set before the
+    # cluster starts, so that the worker processes inherit it.
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
 
 @command.command("detect")
