@@ -90,3 +90,17 @@ def test_cli_refuses_an_output_that_is_not_parquet_or_csv(tmp_path: Path) -> Non
 
     assert result.exit_code == 2
     assert "must end in .parquet or .csv" in result.output
+
+
+def test_cli_imports_the_flow_logs_of_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    (folder / "day2").mkdir(parents=True)
+    (folder / "a.conn.log.labeled").write_bytes((FIXTURES / "iot23.conn.log.labeled").read_bytes())
+    (folder / "day2" / "b.csv").write_bytes((FIXTURES / "cic_ddos2019.csv").read_bytes())
+    (folder / "README.txt").write_text("not a flow log\n")
+    out = tmp_path / "flows.parquet"
+
+    result = CliRunner().invoke(cli, ["datasets", "import", str(folder), "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out)["dataset"].to_list() == ["iot-23"] * 3 + ["cic-ddos2019"] * 4

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import polars as pl
 
-from twinai.datasets import FORMATS, ImportReport, import_dataset, write_flows
+from twinai.datasets import FORMATS, ImportReport, import_dataset, is_flow_log, write_flows
+from twinai.errors import DatasetError
 
 __all__ = ["command"]
 
@@ -22,7 +23,7 @@ def command() -> None:
     "paths",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
 )
 @click.option(
     "--out",
@@ -46,7 +47,7 @@ def import_command(
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("must end in .parquet or .csv", param_hint="--out")
     tables = []
-    for path in paths:
+    for path in _flow_files(paths):
         result = import_dataset(path, format_, dataset=dataset)
         click.echo(render_report(result.report))
         tables.append(result.flows)
@@ -55,6 +56,20 @@ def import_command(
     )
     write_flows(flows, out)
     click.echo(f"wrote {flows.height} flows to {out}")
+
+
+def _flow_files(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; folders as the flow logs found under them, in name order."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if p.is_file() and is_flow_log(p))
+        if not found:
+            raise DatasetError(f"{path}: no flow log or flow CSV found in this folder")
+        files += found
+    return files
 
 
 def render_report(report: ImportReport) -> str:
