@@ -29,18 +29,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from twinai.alerts.rollup import MIN_FLOOD_PACKETS, Alert, rollup
-from twinai.alerts.signatures import (
-    FINGERPRINTS,
-    FLOOD_SIGNATURES,
-    SIGNATURE_MIN_FLOWS,
-    match_signatures,
+from twinai.alerts.rollup import (
+    MIN_FLOOD_PACKETS,
+    Alert,
+    flood_evidence,
+    rollup,
+    scan_evidence,
 )
+from twinai.alerts.signatures import match_signatures
 from twinai.capture.reader import capture_files
 from twinai.detect import DetectionResult, check_inputs, explain_alerts, is_capture_input
 from twinai.flows.meter import CHUNK_PACKETS, MeterReport, iter_flow_tables
 from twinai.flows.table import ORDER_COLUMNS, sort_flow_table
-from twinai.folds.bundle import FLOW_SCORE_THRESHOLD, ModelBundle, load_bundle
+from twinai.folds.bundle import ModelBundle, load_bundle
 
 __all__ = ["detect_streaming", "captures_only", "EVIDENCE_FLOW_COLUMNS"]
 
@@ -102,8 +103,8 @@ class _Collector:
     def _keep_candidates(self, chunk: pl.DataFrame, predictions: pl.DataFrame) -> None:
         scored = pl.concat([chunk, predictions.select("scan_score", "ddos_score", "signature")],
                            how="horizontal")
-        scan = scored.filter(_scan_candidate()).drop("scan_score", "ddos_score", "signature")
-        flood = scored.filter(_flood_candidate()).drop("scan_score", "ddos_score", "signature")
+        scan = scored.filter(scan_evidence()).drop("scan_score", "ddos_score", "signature")
+        flood = scored.filter(flood_evidence()).drop("scan_score", "ddos_score", "signature")
         self.scan_rows = _first_per_host(self.scan_rows, scan, "src_ip", SCAN_ROWS_KEPT)
         self.flood_rows = _first_per_host(self.flood_rows, flood, "dst_ip", FLOOD_ROWS_KEPT)
 
@@ -190,23 +191,6 @@ def _owned(table: pl.DataFrame) -> pl.DataFrame:
               for name, dtype in table.schema.items()
               if dtype.is_numeric() and table[name].null_count() == 0]
     return table.with_columns(copies)
-
-
-def _scan_candidate() -> pl.Expr:
-    """A superset of the rollup's scan evidence (it also leaves out group
-    destinations; keeping a few rows too many costs nothing)."""
-    signature = pl.col("signature")
-    flood_judged = ((pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD)
-                    & (pl.col("ddos_score") > pl.col("scan_score"))
-                    & ~signature.is_in(FINGERPRINTS).fill_null(False))
-    evidence = ((pl.col("scan_score") >= FLOW_SCORE_THRESHOLD)
-                | signature.is_in(list(SIGNATURE_MIN_FLOWS)).fill_null(False))
-    return evidence & ~flood_judged
-
-
-def _flood_candidate() -> pl.Expr:
-    return ((pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD)
-            | pl.col("signature").is_in(list(FLOOD_SIGNATURES)).fill_null(False))
 
 
 def _first_per_host(kept: pl.DataFrame | None, new: pl.DataFrame, host: str,

@@ -24,7 +24,8 @@ from twinai.alerts.signatures import FINGERPRINTS, FLOOD_SIGNATURES, SIGNATURE_M
 from twinai.folds.bundle import FLOW_SCORE_THRESHOLD
 
 __all__ = ["Alert", "rollup", "MIN_SCAN_FLOWS", "MIN_FAILED_PROBES", "MIN_FAILED_SHARE",
-           "MIN_FLOOD_PACKETS", "MIN_FLOOD_FLOWS"]
+           "MIN_FLOOD_PACKETS", "MIN_FLOOD_FLOWS", "SWEEP_MIN_PORTS", "scan_evidence",
+           "flood_evidence"]
 
 log = logging.getLogger(__name__)
 
@@ -173,21 +174,33 @@ def _group_destination(address: pl.Expr) -> pl.Expr:
     )
 
 
-def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
-    """Fold 1: group scan evidence by source host."""
-    sig_min = pl.col("signature").replace_strict(
-        SIGNATURE_MIN_FLOWS, default=None, return_dtype=pl.Int64)
-    # A flow fold 2 judged a flood is no probe, whatever its shape: a SYN
-    # flood from a real host looks like an open-port probe flow by flow (the
-    # victim answers, the attacker's kernel resets), but all its flows hit
-    # one port. Only the certain first-packet fingerprints outrank fold 2.
+def scan_evidence() -> pl.Expr:
+    """Flows that count towards a scanner: scan-like by fold 1, or marked by
+    a scanner signature, and not taken by fold 2 for a flood.
+
+    A flow fold 2 judged a flood is no probe, whatever its shape: a SYN
+    flood from a real host looks like an open-port probe flow by flow (the
+    victim answers, the attacker's kernel resets), but all its flows hit one
+    port. Only the certain first-packet fingerprints outrank fold 2.
+    """
+    signature = pl.col("signature")
     flood_judged = ((pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD)
                     & (pl.col("ddos_score") > pl.col("scan_score"))
-                    & ~pl.col("signature").is_in(FINGERPRINTS).fill_null(False))
-    candidates = table.with_columns(sig_min.alias("sig_min")).filter(
-        ((pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | pl.col("sig_min").is_not_null())
-        & ~flood_judged
-        & ~_group_destination(pl.col("dst_ip")))
+                    & ~signature.is_in(FINGERPRINTS).fill_null(False))
+    marked = signature.is_in(list(SIGNATURE_MIN_FLOWS)).fill_null(False)
+    return ((pl.col("scan_score") >= FLOW_SCORE_THRESHOLD) | marked) & ~flood_judged
+
+
+def flood_evidence() -> pl.Expr:
+    """Flows that count towards a flood: flood-like by fold 2, or marked by a
+    flood signature (before the port sweeps of scanners are taken out)."""
+    marked = pl.col("signature").is_in(list(FLOOD_SIGNATURES)).fill_null(False)
+    return (pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD) | marked
+
+
+def _scan_alerts(table: pl.DataFrame) -> list[Alert]:
+    """Fold 1: group scan evidence by source host."""
+    candidates = table.filter(scan_evidence() & ~_group_destination(pl.col("dst_ip")))
     alerts: list[Alert] = []
     for (src,), group in candidates.group_by(["src_ip"], maintain_order=True):
         group = group.sort(["last_seen_us", "flow_id"])
@@ -274,9 +287,7 @@ def _scan_alert(src: str, group: pl.DataFrame, all_from_src: pl.DataFrame, fired
 
 def _flood_alerts(table: pl.DataFrame, scanners: set[str] | None = None) -> list[Alert]:
     """Fold 2: group flood evidence (model or flood signature) by destination host."""
-    by_signature = pl.col("signature").is_in(list(FLOOD_SIGNATURES))
-    candidates = table.filter((pl.col("ddos_score") >= FLOW_SCORE_THRESHOLD) | by_signature)
-    candidates = _without_port_sweeps(candidates, scanners or set())
+    candidates = _without_port_sweeps(table.filter(flood_evidence()), scanners or set())
     alerts: list[Alert] = []
     for (victim,), group in candidates.group_by(["dst_ip"], maintain_order=True):
         group = group.sort(["last_seen_us", "flow_id"])
